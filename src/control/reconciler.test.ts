@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Ir } from '../ir/types.js';
+import type { SourceSnapshot } from '../resources/types.js';
+import { type ReconcileOutcome, Reconciler, type Timers } from './reconciler.js';
+
+/** Manual clock: timers fire only when the test advances time. */
+class FakeTimers implements Timers {
+  #now = 0;
+  #seq = 0;
+  readonly pending = new Map<number, { at: number; fn: () => void }>();
+  now(): number {
+    return this.#now;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.#seq;
+    this.pending.set(id, { at: this.#now + ms, fn });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.pending.delete(handle as number);
+  }
+  async advance(ms: number): Promise<void> {
+    await new Promise((r) => setImmediate(r)); // let settled promises schedule their timers first
+    const until = this.#now + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.pending) if (e[1].at <= until && (!next || e[1].at < next[1].at)) next = e;
+      if (!next) break;
+      this.pending.delete(next[0]);
+      this.#now = next[1].at;
+      next[1].fn();
+      await new Promise((r) => setImmediate(r));
+    }
+    this.#now = until;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+function snap(source: string, names: string[]): SourceSnapshot {
+  return {
+    source,
+    objects: names.map((n) => ({ object: { kind: 'Mapping', metadata: { name: n } }, location: { source } })),
+    problems: [],
+  };
+}
+
+function fakeIr(sets: readonly SourceSnapshot[]): Ir {
+  const names = sets.flatMap((s) =>
+    s.objects.map((o) => (o.object as { metadata: { name: string } }).metadata.name),
+  );
+  return { hash: names.join(','), routes: [], clusters: [], statuses: [] } as unknown as Ir;
+}
+
+function setup(opts: { required?: string[]; build?: (s: readonly SourceSnapshot[]) => Ir } = {}) {
+  const timers = new FakeTimers();
+  const applied: string[] = [];
+  const outcomes: ReconcileOutcome[] = [];
+  const r = new Reconciler({
+    requiredSources: opts.required ?? ['file'],
+    build: opts.build ?? fakeIr,
+    apply: (ir) => {
+      applied.push(ir.hash);
+    },
+    holdoffMs: 100,
+    maxDelayMs: 1000,
+    timers,
+    onSettled: (o) => outcomes.push(o),
+  });
+  return { r, timers, applied, outcomes };
+}
+
+test('the first complete view is applied at once, later changes after the holdoff', async () => {
+  const { r, timers, applied } = setup();
+  r.publish(snap('file', ['a']));
+  await timers.advance(0);
+  assert.deepEqual(applied, ['a']);
+  r.publish(snap('file', ['a', 'b']));
+  await timers.advance(50);
+  assert.deepEqual(applied, ['a'], 'not before the holdoff');
+  await timers.advance(60);
+  assert.deepEqual(applied, ['a', 'a,b']);
+});
+
+test('a burst is debounced into one apply, but never delayed past maxDelay', async () => {
+  const { r, timers, applied } = setup();
+  r.publish(snap('file', ['x']));
+  await timers.advance(0);
+  for (let i = 0; i < 30; i++) {
+    r.publish(snap('file', ['x', String(i)]));
+    await timers.advance(50); // each change resets the 100 ms holdoff
+  }
+  // 30 changes × 50 ms = 1500 ms: the max-delay cap forced an apply at 1000 ms.
+  assert.equal(applied.length, 2);
+  assert.equal(applied[1], 'x,19');
+  await timers.advance(200);
+  assert.deepEqual(applied.slice(-1), ['x,29']);
+});
+
+test('nothing is applied until every required source has synced', async () => {
+  const { r, timers, applied } = setup({ required: ['file', 'kubernetes'] });
+  r.publish(snap('file', ['a']));
+  await timers.advance(5000);
+  assert.deepEqual(applied, []);
+  assert.equal(r.synced, false);
+  r.publish(snap('kubernetes', ['k']));
+  await timers.advance(0);
+  assert.deepEqual(applied, ['a,k']);
+});
+
+test('unchanged input is skipped before building; an unchanged IR is not re-applied', async () => {
+  let builds = 0;
+  const { r, timers, applied, outcomes } = setup({
+    build: (s) => {
+      builds++;
+      return { ...fakeIr(s), hash: 'same' };
+    },
+  });
+  r.publish(snap('file', ['a']));
+  await timers.advance(0);
+  r.publish(snap('file', ['a']));
+  await timers.advance(200);
+  assert.equal(builds, 1);
+  assert.deepEqual(
+    outcomes.map((o) => o.kind),
+    ['applied', 'skipped'],
+  );
+  r.publish(snap('file', ['b']));
+  await timers.advance(200);
+  assert.equal(builds, 2);
+  assert.deepEqual(applied, ['same']);
+  assert.deepEqual(outcomes[2], { kind: 'skipped', reason: 'same-ir' });
+});
+
+test('a failed build keeps the last good IR and reports the error; the next change recovers', async () => {
+  const { r, timers, applied } = setup({
+    build: (s) => {
+      const ir = fakeIr(s);
+      if (ir.hash.includes('boom')) throw new Error('boom');
+      return ir;
+    },
+  });
+  r.publish(snap('file', ['a']));
+  await timers.advance(0);
+  r.publish(snap('file', ['boom']));
+  await timers.advance(200);
+  assert.equal(r.lastIr?.hash, 'a');
+  assert.match(String(r.lastError), /boom/);
+  r.publish(snap('file', ['c']));
+  await timers.advance(200);
+  assert.equal(r.lastError, null);
+  assert.deepEqual(applied, ['a', 'c']);
+});
+
+test('changes that arrive during a slow apply are applied after it, never concurrently', async () => {
+  const timers = new FakeTimers();
+  let concurrent = 0;
+  let maxConcurrent = 0;
+  let release: () => void = () => {};
+  const applied: string[] = [];
+  const r = new Reconciler({
+    requiredSources: ['file'],
+    build: fakeIr,
+    apply: async (ir) => {
+      concurrent++;
+      maxConcurrent = Math.max(maxConcurrent, concurrent);
+      if (ir.hash === 'a') await new Promise<void>((res) => (release = res));
+      applied.push(ir.hash);
+      concurrent--;
+    },
+    holdoffMs: 10,
+    maxDelayMs: 100,
+    timers,
+  });
+  r.publish(snap('file', ['a']));
+  await timers.advance(0);
+  r.publish(snap('file', ['b']));
+  await timers.advance(50);
+  assert.deepEqual(applied, []);
+  release();
+  await timers.advance(50);
+  assert.deepEqual(applied, ['a', 'b']);
+  assert.equal(maxConcurrent, 1);
+});

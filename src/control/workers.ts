@@ -1,0 +1,193 @@
+/**
+ * `--workers N`: N forked data-plane processes share the listening socket, so every core serves
+ * traffic. The control process (this one) runs sources, the reconciler and the admin server; it
+ * sends each new IR to every worker, and `apply` resolves once all of them serve it.
+ *
+ *   control ──{apply seq ir}──► worker k: compile → swap → (first time: listen)
+ *           ◄─{applied seq hash}─┘
+ *
+ * Accept distribution is left to the kernel (SCHED_NONE): every worker accepts on the shared
+ * socket, so the control process is never on the request path. A worker that dies is replaced
+ * and given the current IR before it listens. The IR crosses the process boundary with the
+ * structured-clone ("advanced") serialisation; compiled snapshots never do.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { HostPort } from '../bootstrap/settings.js';
+import type { Ir } from '../ir/types.js';
+import type { DataPlaneHost, DataPlaneStatus } from './data-plane-host.js';
+
+/** Messages from the control process to a worker. */
+export type ToWorker =
+  | { readonly type: 'apply'; readonly seq: number; readonly ir: Ir }
+  | { readonly type: 'drain'; readonly drainMs: number };
+
+/** Messages from a worker to the control process. */
+export type FromWorker =
+  | { readonly type: 'applied'; readonly seq: number; readonly hash: string; readonly address: AddressInfo }
+  | { readonly type: 'apply-failed'; readonly seq: number; readonly error: string };
+
+interface WorkerSlot {
+  worker: Worker;
+  /** Last seq this worker acknowledged. */
+  appliedSeq: number;
+  address: AddressInfo | null;
+}
+
+const APPLY_TIMEOUT_MS = 60_000;
+
+function workerEntry(): string {
+  // Under tsx the sources run as .ts; from dist they are .js.
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return fileURLToPath(new URL(`../dataplane/worker-main${ext}`, import.meta.url));
+}
+
+export class WorkerDataPlanes implements DataPlaneHost {
+  readonly #count: number;
+  readonly #listen: HostPort;
+  readonly #slots = new Map<number, WorkerSlot>();
+  readonly #waiters = new Set<() => void>();
+  readonly #onEvent: (event: string, detail: Record<string, unknown>) => void;
+  #seq = 0;
+  #ir: Ir | null = null;
+  #closing = false;
+  #restarts = 0;
+
+  constructor(opts: {
+    workers: number;
+    listen: HostPort;
+    onEvent?: (event: string, detail: Record<string, unknown>) => void;
+  }) {
+    this.#count = opts.workers;
+    this.#listen = opts.listen;
+    this.#onEvent = opts.onEvent ?? (() => {});
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
+    cluster.setupPrimary({
+      exec: workerEntry(),
+      serialization: 'advanced',
+      args: [],
+    });
+    cluster.on('exit', (worker, code, signal) => this.#onExit(worker, code, signal));
+  }
+
+  /** Number of workers replaced after an unexpected exit. */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  async apply(ir: Ir): Promise<void> {
+    const seq = ++this.#seq;
+    this.#ir = ir;
+    if (this.#slots.size === 0) {
+      for (let i = 0; i < this.#count; i++) this.#fork();
+    }
+    for (const slot of this.#slots.values()) this.#send(slot.worker, { type: 'apply', seq, ir });
+    await this.#waitFor(() => this.#allAt(seq), APPLY_TIMEOUT_MS, `workers to apply configuration ${seq}`);
+  }
+
+  status(): DataPlaneStatus {
+    let current = 0;
+    let address: AddressInfo | null = null;
+    for (const slot of this.#slots.values()) {
+      if (slot.appliedSeq === this.#seq && slot.address) current++;
+      address ??= slot.address;
+    }
+    return {
+      expected: this.#count,
+      current,
+      hash: current === this.#count && this.#ir ? this.#ir.hash : null,
+      address,
+    };
+  }
+
+  async close(drainMs: number): Promise<void> {
+    this.#closing = true;
+    const exits: Promise<void>[] = [];
+    for (const slot of this.#slots.values()) {
+      exits.push(
+        new Promise<void>((resolve) => {
+          if (slot.worker.isDead()) return resolve();
+          slot.worker.once('exit', () => resolve());
+          this.#send(slot.worker, { type: 'drain', drainMs });
+          const kill = setTimeout(() => slot.worker.process.kill('SIGKILL'), drainMs + 5000);
+          kill.unref();
+        }),
+      );
+    }
+    await Promise.all(exits);
+  }
+
+  #fork(): void {
+    const worker = cluster.fork({
+      LEGATE_WORKER: '1',
+      LEGATE_LISTEN_HOST: this.#listen.host,
+      LEGATE_LISTEN_PORT: String(this.#listen.port),
+    });
+    const slot: WorkerSlot = { worker, appliedSeq: 0, address: null };
+    this.#slots.set(worker.id, slot);
+    worker.on('message', (msg: FromWorker) => {
+      if (msg.type === 'applied') {
+        slot.appliedSeq = Math.max(slot.appliedSeq, msg.seq);
+        slot.address = msg.address;
+      } else if (msg.type === 'apply-failed') {
+        this.#onEvent('worker-apply-failed', { worker: worker.id, seq: msg.seq, error: msg.error });
+      }
+      this.#notify();
+    });
+    worker.on('error', () => {
+      // 'exit' follows; the slot is replaced there.
+    });
+    // A new worker (including a replacement) gets the current configuration before it listens.
+    if (this.#ir) this.#send(worker, { type: 'apply', seq: this.#seq, ir: this.#ir });
+  }
+
+  #onExit(worker: Worker, code: number | null, signal: string | null): void {
+    if (!this.#slots.delete(worker.id)) return;
+    this.#notify();
+    if (this.#closing) return;
+    this.#restarts++;
+    this.#onEvent('worker-exit', { worker: worker.id, code, signal });
+    // Back off a little when workers die repeatedly, so a crash loop does not spin the CPU.
+    const delay = Math.min(5000, 100 * 2 ** Math.min(this.#restarts, 6));
+    setTimeout(() => {
+      if (!this.#closing) this.#fork();
+    }, delay).unref();
+  }
+
+  #send(worker: Worker, msg: ToWorker): void {
+    if (!worker.isConnected()) return;
+    worker.send(msg, (err: Error | null) => {
+      if (err) this.#onEvent('worker-send-failed', { worker: worker.id, error: err.message });
+    });
+  }
+
+  #allAt(seq: number): boolean {
+    if (this.#slots.size < this.#count) return false;
+    for (const slot of this.#slots.values()) {
+      if (slot.appliedSeq < seq || !slot.address) return false;
+    }
+    return true;
+  }
+
+  #notify(): void {
+    for (const w of this.#waiters) w();
+  }
+
+  #waitFor(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (this.#seq > 0 && done()) finish(null);
+      };
+      const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what}`)), timeoutMs);
+      const finish = (err: Error | null) => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.#waiters.add(check);
+    });
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Composition root: wires sources → reconciler (resources → IR) → data planes (compile → swap)
+ * → admin. No logic of its own beyond the wiring and the shutdown order.
+ * (Traefik cmd/traefik + pkg/server/server.go.)
+ */
+import type { AddressInfo } from 'node:net';
+import pino, { type Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { buildDiag } from './admin/diag/diag.js';
+import { type AdminServer, type Readiness, startAdminServer } from './admin/server.js';
+import type { ServeSettings } from './bootstrap/settings.js';
+import { type DataPlaneHost, LocalDataPlane } from './control/data-plane-host.js';
+import { Reconciler } from './control/reconciler.js';
+import { WorkerDataPlanes } from './control/workers.js';
+import { buildIr } from './ir/build.js';
+import { legateVersion } from './observability/version.js';
+import { buildResourceSet } from './resources/build.js';
+import type { SourceSnapshot } from './resources/types.js';
+import { FileSource } from './sources/file/file-source.js';
+import type { Source } from './sources/source.js';
+
+export interface Gateway {
+  readonly reconciler: Reconciler;
+  readonly host: DataPlaneHost;
+  readonly admin: AdminServer;
+  readonly logger: Logger;
+  /** Where the proxy listens, once the first configuration is live. */
+  proxyAddress(): AddressInfo | null;
+  readiness(): Readiness;
+  close(): Promise<void>;
+}
+
+export function buildIrFromSources(
+  sets: readonly SourceSnapshot[],
+  settings: Pick<ServeSettings, 'ambassadorId' | 'namespace'>,
+) {
+  const resources = buildResourceSet(sets, { ambassadorId: settings.ambassadorId });
+  return buildIr(resources, { ambassadorId: settings.ambassadorId, namespace: settings.namespace });
+}
+
+export async function runGateway(settings: ServeSettings, opts: { logger?: Logger } = {}): Promise<Gateway> {
+  const logger = opts.logger ?? pino({ level: settings.logLevel, base: { pid: process.pid } });
+  const bootTime = new Date();
+  const sources: Source[] = [new FileSource({ dir: settings.configDir })];
+  const host: DataPlaneHost =
+    settings.workers > 1
+      ? new WorkerDataPlanes({
+          workers: settings.workers,
+          listen: settings.listen,
+          onEvent: (event, detail) => logger.warn(detail, event),
+        })
+      : new LocalDataPlane({ listen: settings.listen });
+
+  const reconciler = new Reconciler({
+    requiredSources: sources.map((s) => s.name),
+    build: (sets) => buildIrFromSources(sets, settings),
+    apply: (ir) => host.apply(ir),
+    holdoffMs: settings.holdoffMs,
+    maxDelayMs: settings.maxDelayMs,
+    onSettled: (o) => {
+      if (o.kind === 'applied') {
+        const rejected = o.ir.statuses.filter((s) => s.state === 'Rejected').length;
+        logger.info(
+          {
+            hash: o.ir.hash.slice(0, 12),
+            routes: o.ir.routes.length,
+            rejected,
+            buildMs: round(o.buildMs),
+            applyMs: round(o.applyMs),
+          },
+          'configuration applied',
+        );
+        for (const s of o.ir.statuses) {
+          for (const c of s.conditions) {
+            if (c.critical) logger.warn({ resource: s.key, field: c.field, reason: c.reason }, c.message);
+          }
+        }
+      } else if (o.kind === 'failed') {
+        logger.error({ err: o.error }, 'configuration not applied; the previous one stays live');
+      }
+    },
+  });
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'legate_control_' });
+
+  const readiness = (): Readiness => {
+    if (!reconciler.synced) return { ready: false, reason: 'waiting for the initial read of every source' };
+    if (!reconciler.lastIr) {
+      return {
+        ready: false,
+        reason: reconciler.lastError
+          ? `configuration failed: ${String(reconciler.lastError)}`
+          : 'no configuration applied yet',
+      };
+    }
+    const st = host.status();
+    if (st.current < st.expected)
+      return {
+        ready: false,
+        reason: `${st.current}/${st.expected} data planes serve the current configuration`,
+      };
+    return { ready: true, reason: '' };
+  };
+
+  let closing = false;
+  const admin = await startAdminServer({
+    listen: settings.admin,
+    state: {
+      readiness,
+      alive: () => !closing,
+      diag: () => {
+        const r = readiness();
+        const st = host.status();
+        return buildDiag({
+          ir: reconciler.lastIr,
+          ambassadorId: settings.ambassadorId,
+          bootTime,
+          ready: r.ready,
+          readyReason: r.reason,
+          lastError: reconciler.lastError ? String(reconciler.lastError) : null,
+          dataPlanes: { expected: st.expected, current: st.current, hash: st.hash },
+          reconcile: reconciler.stats,
+          version: legateVersion(),
+        });
+      },
+      metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    },
+  });
+
+  const abort = new AbortController();
+  for (const source of sources) {
+    source
+      .start(abort.signal, (set) => reconciler.publish(set))
+      .catch((err: unknown) => {
+        logger.error({ err, source: source.name }, 'source failed');
+      });
+  }
+
+  return {
+    reconciler,
+    host,
+    admin,
+    logger,
+    proxyAddress: () => host.status().address,
+    readiness,
+    async close() {
+      if (closing) return;
+      closing = true;
+      abort.abort();
+      reconciler.stop();
+      await host.close(settings.drainMs);
+      await admin.close();
+    },
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
