@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { IrSettings } from '../../ir/types.js';
+import {
+  buildRequestHead,
+  buildResponseHead,
+  connectionTokens,
+  headValue,
+  headValues,
+  type RequestHeadInput,
+} from './headers.js';
+
+const settings: IrSettings = {
+  preserveExternalRequestId: false,
+  serverName: null,
+  suppressEnvoyHeaders: false,
+  useRemoteAddress: true,
+  xffNumTrustedHops: 0,
+  normalizePath: true,
+  mergeSlashes: false,
+  rejectRequestsWithEscapedSlashes: false,
+  maxRequestHeadersKb: 60,
+  listenerIdleTimeoutMs: 0,
+  stripMatchingHostPort: false,
+};
+
+function input(over: Partial<RequestHeadInput> = {}): RequestHeadInput {
+  return {
+    headers: { host: 'example.com', accept: '*/*' },
+    authority: 'example.com',
+    peerAddress: '10.0.0.7',
+    scheme: 'http',
+    upstreamHost: 'example.com',
+    originalPath: null,
+    removes: null,
+    adds: null,
+    ...over,
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+test('hop-by-hop request headers and the headers Connection names are stripped', () => {
+  const head = buildRequestHead(
+    input({
+      headers: {
+        host: 'example.com',
+        connection: 'keep-alive, X-Secret, Upgrade',
+        'x-secret': 'no',
+        'keep-alive': 'timeout=5',
+        'proxy-connection': 'keep-alive',
+        'transfer-encoding': 'chunked',
+        upgrade: 'websocket',
+        te: 'gzip',
+        expect: '100-continue',
+        'x-kept': 'yes',
+      },
+    }),
+    settings,
+  );
+  for (const gone of ['connection', 'x-secret', 'keep-alive', 'proxy-connection', 'transfer-encoding']) {
+    assert.equal(headValue(head, gone), undefined, gone);
+  }
+  assert.equal(headValue(head, 'upgrade'), undefined);
+  assert.equal(headValue(head, 'te'), undefined);
+  assert.equal(headValue(head, 'expect'), undefined);
+  assert.equal(headValue(head, 'x-kept'), 'yes');
+});
+
+test('TE: trailers is the one TE value forwarded', () => {
+  const head = buildRequestHead(input({ headers: { host: 'a', te: 'Trailers' } }), settings);
+  assert.equal(headValue(head, 'te'), 'trailers');
+});
+
+test('Host: the upstream host is sent exactly once', () => {
+  const head = buildRequestHead(input({ upstreamHost: 'internal.svc' }), settings);
+  assert.deepEqual(headValues(head, 'host'), ['internal.svc']);
+});
+
+test('X-Forwarded-For: the peer is appended at the edge, untouched otherwise', () => {
+  let head = buildRequestHead(input(), settings);
+  assert.equal(headValue(head, 'x-forwarded-for'), '10.0.0.7');
+  head = buildRequestHead(input({ headers: { 'x-forwarded-for': '1.1.1.1, 2.2.2.2' } }), settings);
+  assert.equal(headValue(head, 'x-forwarded-for'), '1.1.1.1, 2.2.2.2, 10.0.0.7');
+  head = buildRequestHead(input({ headers: { 'x-forwarded-for': '1.1.1.1' } }), {
+    ...settings,
+    useRemoteAddress: false,
+  });
+  assert.equal(headValue(head, 'x-forwarded-for'), '1.1.1.1');
+  head = buildRequestHead(input(), { ...settings, useRemoteAddress: false });
+  assert.equal(headValue(head, 'x-forwarded-for'), undefined);
+});
+
+test('X-Forwarded-Proto and -Host: client values trusted only with trusted hops or off the edge', () => {
+  const spoof = { host: 'example.com', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.com' };
+  let head = buildRequestHead(input({ headers: spoof }), settings);
+  assert.equal(headValue(head, 'x-forwarded-proto'), 'http');
+  assert.equal(headValue(head, 'x-forwarded-host'), 'example.com');
+  head = buildRequestHead(input({ headers: spoof }), { ...settings, xffNumTrustedHops: 1 });
+  assert.equal(headValue(head, 'x-forwarded-proto'), 'https');
+  assert.equal(headValue(head, 'x-forwarded-host'), 'evil.com, example.com');
+  head = buildRequestHead(input({ headers: spoof }), { ...settings, useRemoteAddress: false });
+  assert.equal(headValue(head, 'x-forwarded-proto'), 'https');
+  assert.deepEqual(headValues(head, 'x-forwarded-proto').length, 1);
+});
+
+test('x-request-id: generated unless preserve_external_request_id and present', () => {
+  const withId = input({ headers: { host: 'a', 'x-request-id': 'client-id' } });
+  const a = headValue(buildRequestHead(withId, settings), 'x-request-id');
+  assert.match(a ?? '', UUID);
+  const b = headValue(buildRequestHead(input(), settings), 'x-request-id');
+  assert.match(b ?? '', UUID);
+  assert.notEqual(a, b);
+  const kept = buildRequestHead(withId, { ...settings, preserveExternalRequestId: true });
+  assert.deepEqual(headValues(kept, 'x-request-id'), ['client-id']);
+  const gen = buildRequestHead(input(), { ...settings, preserveExternalRequestId: true });
+  assert.match(headValue(gen, 'x-request-id') ?? '', UUID);
+});
+
+test('x-envoy-original-path is set on rewrite, replaces a client value, and obeys suppress_envoy_headers', () => {
+  const inp = input({
+    headers: { host: 'a', 'x-envoy-original-path': '/spoof' },
+    originalPath: '/api/x?y=1',
+  });
+  assert.deepEqual(headValues(buildRequestHead(inp, settings), 'x-envoy-original-path'), ['/api/x?y=1']);
+  const suppressed = buildRequestHead(inp, { ...settings, suppressEnvoyHeaders: true });
+  assert.equal(headValue(suppressed, 'x-envoy-original-path'), undefined);
+  assert.equal(headValue(buildRequestHead(input(), settings), 'x-envoy-original-path'), undefined);
+});
+
+test('route removals then additions: append keeps, replace overrides', () => {
+  const head = buildRequestHead(
+    input({
+      headers: { host: 'a', 'x-a': 'client-a', 'x-b': 'client-b', 'x-gone': '1', cookie: 'c=1' },
+      removes: ['x-gone', 'x-forwarded-for'],
+      adds: [
+        { name: 'x-a', value: 'route-a', append: true },
+        { name: 'x-b', value: 'route-b', append: false },
+        { name: 'x-new', value: 'n', append: true },
+      ],
+    }),
+    settings,
+  );
+  assert.deepEqual(headValues(head, 'x-a'), ['client-a', 'route-a']);
+  assert.deepEqual(headValues(head, 'x-b'), ['route-b']);
+  assert.deepEqual(headValues(head, 'x-new'), ['n']);
+  assert.equal(headValue(head, 'x-gone'), undefined);
+  assert.equal(headValue(head, 'x-forwarded-for'), undefined);
+  assert.equal(headValue(head, 'cookie'), 'c=1');
+});
+
+test('response: hop-by-hop stripped, server overwritten when configured, route add/remove applied', () => {
+  const upstream = {
+    connection: 'keep-alive, x-internal',
+    'keep-alive': 'timeout=5',
+    'transfer-encoding': 'chunked',
+    'x-internal': 'secret',
+    server: 'origin/1.0',
+    'set-cookie': ['a=1', 'b=2'],
+    'content-type': 'text/plain',
+    'x-drop': '1',
+    'x-replace': 'old',
+  };
+  const target = {
+    removeResponseHeaders: ['x-drop'],
+    addResponseHeaders: [
+      { name: 'x-replace', value: 'new', append: false },
+      { name: 'x-added', value: 'yes', append: true },
+    ],
+  };
+  const head = buildResponseHead(upstream, target, 'legate');
+  for (const gone of ['connection', 'keep-alive', 'transfer-encoding', 'x-internal', 'x-drop']) {
+    assert.equal(headValue(head, gone), undefined, gone);
+  }
+  assert.deepEqual(headValues(head, 'server'), ['legate']);
+  assert.deepEqual(headValues(head, 'set-cookie'), ['a=1', 'b=2']);
+  assert.deepEqual(headValues(head, 'x-replace'), ['new']);
+  assert.equal(headValue(head, 'x-added'), 'yes');
+  const passthrough = buildResponseHead(
+    upstream,
+    { removeResponseHeaders: null, addResponseHeaders: null },
+    null,
+  );
+  assert.equal(headValue(passthrough, 'server'), 'origin/1.0');
+});
+
+test('connectionTokens ignores the connection options and allocates nothing for them', () => {
+  assert.equal(connectionTokens('keep-alive'), null);
+  assert.equal(connectionTokens('Close'), null);
+  assert.equal(connectionTokens(undefined), null);
+  assert.deepEqual(connectionTokens('close, X-Foo ,  x-bar'), ['x-foo', 'x-bar']);
+});
