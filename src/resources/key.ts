@@ -22,6 +22,12 @@ export interface ResourceLocation {
    * (`/spec/prefix`). Filled by the file source; used only to point errors at a line.
    */
   readonly fieldLines?: Readonly<Record<string, number>>;
+  /**
+   * For multi-line strings written as YAML literal block scalars (`|`): JSON pointer → 1-based file
+   * line of the string's first line, so line i (0-based) of the value sits at that line + i. Lets
+   * objects embedded in an annotation point their errors at the right file line.
+   */
+  readonly textLines?: Readonly<Record<string, number>>;
   /** Key of the object this one was embedded in (the Service carrying an annotation). */
   readonly parent?: string;
 }
