@@ -90,7 +90,7 @@ test('demo upstreams answer as the quickstart README says', async (t) => {
     const start = performance.now();
     const r = await call(p.httpbin, '/delay/0.1');
     t.assert.equal(JSON.parse(r.body).delay, 0.1);
-    t.assert.ok(performance.now() - start >= 95, 'answered before the delay elapsed');
+    t.assert.equal(performance.now() - start >= 95, true, 'answered before the delay elapsed');
   });
 
   await t.test('httpbin refuses bodies over the bound with 413', async (t) => {
