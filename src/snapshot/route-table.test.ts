@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { irOf, irRoute, request } from '../../test/conformance/ir-route.js';
+import { compileSnapshot } from './compile.js';
+import { parseQuery } from './route-table.js';
+
+test('parseQuery: first value wins, no decoding, bare names are empty, empty parts skipped', () => {
+  const q = parseQuery('a=1&b&a=2&&c=%20x&d=e=f');
+  assert.deepEqual(
+    [...q],
+    [
+      ['a', '1'],
+      ['b', ''],
+      ['c', '%20x'],
+      ['d', 'e=f'],
+    ],
+  );
+  assert.equal(parseQuery('').size, 0);
+});
+
+test('route table: matching the same request twice gives the same route (no state leaks between calls)', () => {
+  const snap = compileSnapshot(
+    irOf([
+      irRoute(0, {
+        path: { value: '/A', caseSensitive: false },
+        query: [{ name: 'q', kind: 'exact', value: '1' }],
+      }),
+      irRoute(1, { path: '/' }),
+    ]),
+    1,
+  );
+  const withQuery = request({ path: '/a', query: 'q=1' });
+  const without = request({ path: '/a', query: 'q=2' });
+  assert.equal(snap.table.match(withQuery)?.order, 0);
+  assert.equal(snap.table.match(without)?.order, 1);
+  assert.equal(snap.table.match(withQuery)?.order, 0);
+});
+
+test('route table: 10,000 exact-host buckets still find the right route', () => {
+  const routes = [];
+  for (let i = 0; i < 10_000; i++) {
+    routes.push(irRoute(i, { host: { kind: 'exact', value: `h${i}.example.com` }, path: `/svc${i % 7}/` }));
+  }
+  const snap = compileSnapshot(irOf(routes), 1, { freeze: false });
+  assert.equal(snap.table.match(request({ host: 'h4321.example.com', path: '/svc2/x' }))?.order, 4321);
+  assert.equal(snap.table.match(request({ host: 'h4321.example.com', path: '/svc3/x' })), null);
+});
