@@ -13,10 +13,15 @@
 /** Flags every IR regex is compiled with, here and in `snapshot/compile.ts`. */
 export const IR_REGEX_FLAGS = '';
 
-/** null when `source` compiles; otherwise the engine's message. Never throws. */
+/**
+ * null when `source` compiles both alone and in the full-match form `^(?:source)$` the snapshot
+ * uses; otherwise the engine's message. Compiling it alone first guarantees balanced groups, so
+ * the anchored form cannot be escaped (`a)|(b`). Never throws.
+ */
 export function regexError(source: string): string | null {
   try {
     new RegExp(source, IR_REGEX_FLAGS);
+    new RegExp(`^(?:${source})$`, IR_REGEX_FLAGS);
     return null;
   } catch (err) {
     return err instanceof Error ? err.message : String(err);

@@ -25,7 +25,7 @@
  */
 import type { Condition, EndpointSliceResource, ServiceResource } from '../../resources/types.js';
 import { Reason } from '../../resources/types.js';
-import { canonicalJson, sha256Hex } from '../canonical.js';
+import { sha256Hex } from '../canonical.js';
 import type { IrCluster, IrEndpoint } from '../types.js';
 
 export interface ParsedService {
@@ -126,6 +126,8 @@ export class ClusterRegistry {
   readonly #slices = new Map<string, EndpointSliceResource[]>();
   readonly #resolutions = new Map<string, Resolution>();
   readonly #clusters = new Map<string, IrCluster>();
+  /** identity → id, so the digest is computed once per distinct cluster. */
+  readonly #ids = new Map<string, string>();
   readonly #gatewayNamespace: string;
   readonly #useAmbassadorNamespace: boolean;
 
@@ -167,18 +169,23 @@ export class ClusterRegistry {
       res = this.#resolve(parsed, qualified, qualified !== parsed.host);
       this.#resolutions.set(rkey, res);
     }
-    const identity = canonicalJson({
-      scheme: parsed.scheme,
-      resolution: res.resolution,
-      target: res.targetKey,
-      authority: parsed.authority,
-      connectTimeoutMs: policy.connectTimeoutMs,
-      idleTimeoutMs: policy.idleTimeoutMs,
-      maxConnectionLifetimeMs: policy.maxConnectionLifetimeMs,
-      clusterTag: policy.clusterTag,
-    });
-    const prefix = parsed.scheme === 'https' ? 'https_' : '';
-    const id = `cluster_${prefix}${res.readable}_${sha256Hex(identity, 8)}`;
+    // Fixed key order and scalar values: JSON.stringify is canonical here.
+    const identity = JSON.stringify([
+      parsed.scheme,
+      res.resolution,
+      res.targetKey,
+      parsed.authority,
+      policy.connectTimeoutMs,
+      policy.idleTimeoutMs,
+      policy.maxConnectionLifetimeMs,
+      policy.clusterTag,
+    ]);
+    let id = this.#ids.get(identity);
+    if (id === undefined) {
+      const prefix = parsed.scheme === 'https' ? 'https_' : '';
+      id = `cluster_${prefix}${res.readable}_${sha256Hex(identity, 8)}`;
+      this.#ids.set(identity, id);
+    }
     if (!this.#clusters.has(id)) {
       const cluster: IrCluster = {
         id,
