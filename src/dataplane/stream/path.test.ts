@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hasEscapedSlash, hostOf, normalizeRequestPath, type PathOptions, splitTarget } from './path.js';
 
-const envoyDefaults: PathOptions = { normalizePath: true, mergeSlashes: false, rejectEscapedSlashes: false };
+const envoyDefaults: PathOptions = {
+  normalizePath: true,
+  mergeSlashes: false,
+  rejectRequestsWithEscapedSlashes: false,
+};
 
 test('normalize_path: dot segments, unreserved escapes, backslashes, raw bytes', () => {
   const cases: Array<[string, string]> = [
@@ -53,7 +57,7 @@ test('normalize_path off keeps the path as sent', () => {
 });
 
 test('reject_requests_with_escaped_slashes refuses %2F and %5C in any case', () => {
-  const opts = { ...envoyDefaults, rejectEscapedSlashes: true };
+  const opts = { ...envoyDefaults, rejectRequestsWithEscapedSlashes: true };
   assert.equal(normalizeRequestPath('/a%2Fb', opts), null);
   assert.equal(normalizeRequestPath('/a%2fb', opts), null);
   assert.equal(normalizeRequestPath('/a%5cb', opts), null);

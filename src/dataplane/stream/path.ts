@@ -17,10 +17,11 @@
  * client cannot reach a route through an encoding the route table did not see.
  */
 
+/** The IrSettings fields that shape path handling (an IrSettings object can be passed as is). */
 export interface PathOptions {
   readonly normalizePath: boolean;
   readonly mergeSlashes: boolean;
-  readonly rejectEscapedSlashes: boolean;
+  readonly rejectRequestsWithEscapedSlashes: boolean;
 }
 
 /** Returned when the path must be refused with 400. */
@@ -147,7 +148,7 @@ export function mergeSlashes(path: string): string {
  */
 export function normalizeRequestPath(path: string, opts: PathOptions): string | null {
   if (path.charCodeAt(0) !== CH_SLASH) return PATH_REJECTED;
-  if (opts.rejectEscapedSlashes && hasEscapedSlash(path)) return PATH_REJECTED;
+  if (opts.rejectRequestsWithEscapedSlashes && hasEscapedSlash(path)) return PATH_REJECTED;
   if (!needsWork(path, opts.mergeSlashes)) return path;
   let p = path;
   if (opts.normalizePath) {

@@ -1,0 +1,124 @@
+/**
+ * The HTTP/1.1 listener: a node:http server that hands every request to the stream handler.
+ * It owns sockets and connection lifetime only; nothing here knows about routes or snapshots, so
+ * HTTP/2, TLS and upgrade listeners can reuse the same stream handler.
+ *
+ * Invariants:
+ * - Reconfiguration never touches the listener: snapshots are read by the stream, so keep-alive
+ *   client connections survive every swap.
+ * - `close()` is graceful: stop accepting, close idle keep-alive connections at once, let in-flight
+ *   requests finish (their responses carry `Connection: close` when they start after the drain
+ *   began), close each connection as it goes idle, and after `drainMs` close whatever is left.
+ *
+ * Defaults: headersTimeout 60 s (slow-header defence), requestTimeout 300 s (node's default; it
+ * bounds a whole upload, raise it for very large bodies), keep-alive idle 75 s (longer than the
+ * common 60 s idle timeout of load balancers in front, so they close first), max header size 60 KiB
+ * (Envoy's `max_request_headers_kb` default).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Http1ListenerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly headersTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  readonly keepAliveTimeoutMs?: number;
+  readonly maxHeaderBytes?: number;
+}
+
+export const HTTP1_DEFAULTS = {
+  headersTimeoutMs: 60_000,
+  requestTimeoutMs: 300_000,
+  keepAliveTimeoutMs: 75_000,
+  maxHeaderBytes: 60 * 1024,
+} as const;
+
+export class Http1Listener {
+  readonly #server: Server;
+  readonly #handler: (req: IncomingMessage, res: ServerResponse) => void;
+  #inflight = 0;
+  #draining = false;
+  #drained: (() => void) | null = null;
+  #closed: Promise<void> | null = null;
+
+  private constructor(opts: Http1ListenerOptions) {
+    this.#handler = opts.handler;
+    const headersTimeout = opts.headersTimeoutMs ?? HTTP1_DEFAULTS.headersTimeoutMs;
+    const requestTimeout = opts.requestTimeoutMs ?? HTTP1_DEFAULTS.requestTimeoutMs;
+    this.#server = createServer(
+      {
+        // node requires requestTimeout >= headersTimeout unless it is 0 (off).
+        headersTimeout: requestTimeout > 0 ? Math.min(headersTimeout, requestTimeout) : headersTimeout,
+        requestTimeout,
+        maxHeaderSize: opts.maxHeaderBytes ?? HTTP1_DEFAULTS.maxHeaderBytes,
+        noDelay: true,
+      },
+      (req, res) => this.#onRequest(req, res),
+    );
+    this.#server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? HTTP1_DEFAULTS.keepAliveTimeoutMs;
+  }
+
+  static start(opts: Http1ListenerOptions): Promise<Http1Listener> {
+    const listener = new Http1Listener(opts);
+    const server = listener.#server;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      server.once('error', onError);
+      server.listen(opts.port, opts.host, () => {
+        server.off('error', onError);
+        resolve(listener);
+      });
+    });
+  }
+
+  get address(): AddressInfo {
+    return this.#server.address() as AddressInfo;
+  }
+
+  /** Requests whose response has not closed yet. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  get server(): Server {
+    return this.#server;
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.#inflight++;
+    if (this.#draining) res.shouldKeepAlive = false;
+    res.once('close', () => this.#onResponseClose());
+    this.#handler(req, res);
+  }
+
+  #onResponseClose(): void {
+    this.#inflight--;
+    if (!this.#draining) return;
+    // The connection becomes idle only after node detaches the response; look on the next turn.
+    setImmediate(() => this.#server.closeIdleConnections());
+    if (this.#inflight === 0) this.#drained?.();
+  }
+
+  /** Graceful close; idempotent. After `drainMs` (default 30 s) remaining connections are cut. */
+  close(opts: { readonly drainMs?: number } = {}): Promise<void> {
+    if (this.#closed !== null) return this.#closed;
+    const drainMs = opts.drainMs ?? 30_000;
+    this.#draining = true;
+    const server = this.#server;
+    this.#closed = new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      const deadline = setTimeout(() => server.closeAllConnections(), drainMs);
+      deadline.unref();
+      const finished = (): void => {
+        clearTimeout(deadline);
+        setImmediate(() => server.closeIdleConnections());
+      };
+      if (this.#inflight === 0) finished();
+      else this.#drained = finished;
+    });
+    return this.#closed;
+  }
+}

@@ -1,0 +1,415 @@
+/**
+ * The per-request pipeline for HTTP/1.1 (Envoy's filter manager + router, reduced to what the
+ * gateway core needs): read the snapshot once, build the match request, route, then redirect,
+ * reply locally, or proxy.
+ *
+ * Called by the listener (`createStreamHandler` is its request handler). One `Exchange` object per
+ * request plays every role the request needs, so a proxied request allocates one object of ours
+ * plus its header array and dispatch options:
+ *   - the `MatchRequest` handed to the route table,
+ *   - the `RequestHeadInput` for the header transforms,
+ *   - the `TimedEntry` on the coarse timer,
+ *   - the undici dispatch handler that writes the upstream response straight into the
+ *     ServerResponse, with backpressure (a `false` from `res.write` pauses the upstream; `drain`
+ *     resumes it). The request body is handed to undici as a stream, which applies backpressure
+ *     the other way.
+ *
+ * Invariants:
+ * - `store.current` is read exactly once, in `run`; everything after uses `this.snap`.
+ * - `done` flips once; after it, no callback writes to the client and the cluster's in-flight
+ *   count has been released exactly once (`finish`).
+ * - Before the response head is sent, every failure becomes a local reply; after it, the client
+ *   connection is destroyed so the client sees the truncation (never a clean end).
+ * - The client going away aborts the upstream request.
+ * Fields are all assigned in the constructor with their final types (convention 6).
+ */
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { ErrorCode } from '../../errors/codes.js';
+import { GatewayError } from '../../errors/gateway-error.js';
+import type { IrSettings } from '../../ir/types.js';
+import type {
+  CompiledHeaderAdd,
+  CompiledRoute,
+  CompiledTarget,
+  MatchRequest,
+  Snapshot,
+} from '../../snapshot/types.js';
+import type { DataPlaneStats } from '../stats.js';
+import type { ClusterRegistry, ClusterState } from '../upstream/clusters.js';
+import { classifyUpstreamError } from '../upstream/errors.js';
+import { DEFAULT_BACKSTOP_MS } from '../upstream/pool.js';
+import type { ShadowSender } from '../upstream/shadow.js';
+import { type CoarseTimer, type TimedEntry, TimeoutKind } from '../upstream/timeouts.js';
+import { buildRequestHead, buildResponseHead, type RequestHeadInput } from './headers.js';
+import { abortResponse, sendLocalReply } from './local-reply.js';
+import { hostOf, normalizeRequestPath, splitTarget } from './path.js';
+
+/** Where the stream reads the live snapshot; `SnapshotStore` satisfies it. */
+export interface SnapshotSource {
+  readonly current: Snapshot | null;
+}
+
+export interface StreamContext {
+  readonly store: SnapshotSource;
+  readonly clusters: ClusterRegistry;
+  readonly stats: DataPlaneStats;
+  readonly timer: CoarseTimer;
+  /** Uniform in [0, 1); one draw per canary request. */
+  readonly random: () => number;
+  /** How clients reach this listener. */
+  readonly scheme: 'http' | 'https';
+  readonly shadow: ShadowSender | null;
+  /** Called with upstream failures, for logging; not on the success path. */
+  readonly onUpstreamError: ((err: unknown, routeId: string) => void) | null;
+}
+
+type DispatchController = Dispatcher.DispatchController;
+
+const NOT_READY_MESSAGE = 'no configuration loaded yet';
+
+function peerOf(req: IncomingMessage): string {
+  const a = req.socket.remoteAddress ?? '';
+  return a.startsWith('::ffff:') && a.indexOf('.') !== -1 ? a.slice(7) : a;
+}
+
+export class Exchange implements MatchRequest, RequestHeadInput, TimedEntry, Dispatcher.DispatchHandler {
+  readonly ctx: StreamContext;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  // MatchRequest
+  method: string;
+  host: string;
+  authority: string;
+  path: string;
+  query: string;
+  readonly headers: IncomingHttpHeaders;
+  // RequestHeadInput
+  readonly peerAddress: string;
+  readonly scheme: string;
+  upstreamHost: string;
+  originalPath: string | null;
+  removes: readonly string[] | null;
+  adds: readonly CompiledHeaderAdd[] | null;
+  // TimedEntry
+  timerSlot: number;
+  deadlineAt: number;
+  idleMs: number;
+  lastActivityAt: number;
+  // exchange state
+  snap: Snapshot | null;
+  route: CompiledRoute | null;
+  target: CompiledTarget | null;
+  cluster: ClusterState | null;
+  controller: DispatchController | null;
+  connected: boolean;
+  headSent: boolean;
+  done: boolean;
+  drainHooked: boolean;
+  bytesReadMark: number;
+
+  constructor(ctx: StreamContext, res: ServerResponse) {
+    this.ctx = ctx;
+    this.res = res;
+    this.req = res.req;
+    this.method = this.req.method ?? 'GET';
+    this.host = '';
+    this.authority = '';
+    this.path = '/';
+    this.query = '';
+    this.headers = this.req.headers;
+    this.peerAddress = peerOf(this.req);
+    this.scheme = ctx.scheme;
+    this.upstreamHost = '';
+    this.originalPath = null;
+    this.removes = null;
+    this.adds = null;
+    this.timerSlot = -1;
+    this.deadlineAt = 0;
+    this.idleMs = 0;
+    this.lastActivityAt = 0;
+    this.snap = null;
+    this.route = null;
+    this.target = null;
+    this.cluster = null;
+    this.controller = null;
+    this.connected = false;
+    this.headSent = false;
+    this.done = false;
+    this.drainHooked = false;
+    this.bytesReadMark = 0;
+  }
+
+  run(): void {
+    const ctx = this.ctx;
+    ctx.stats.downstreamRequests++;
+    const snap = ctx.store.current;
+    if (snap === null) {
+      this.reply('GW_ERR_NO_HEALTHY_UPSTREAM', NOT_READY_MESSAGE);
+      return;
+    }
+    this.snap = snap;
+    ctx.clusters.sync(snap);
+    const settings = snap.settings;
+
+    if (!this.parseTarget(settings)) {
+      this.reply('GW_ERR_BAD_REQUEST');
+      return;
+    }
+    const route = snap.table.match(this);
+    if (route === null) {
+      this.reply('GW_ERR_NO_ROUTE');
+      return;
+    }
+    this.route = route;
+    if (route.redirect !== null) {
+      this.redirect(route, settings);
+      return;
+    }
+    const target = this.pickTarget(route);
+    if (target === null) {
+      this.reply('GW_ERR_NO_HEALTHY_UPSTREAM');
+      return;
+    }
+    this.target = target;
+    const irCluster = snap.clusters.get(target.cluster);
+    if (irCluster === undefined) {
+      this.reply('GW_ERR_NO_HEALTHY_UPSTREAM');
+      return;
+    }
+    const state = ctx.clusters.resolve(irCluster);
+    const pool = state.pick();
+    if (pool === null) {
+      this.reply('GW_ERR_NO_HEALTHY_UPSTREAM');
+      return;
+    }
+
+    let upstreamPath = this.path;
+    if (target.rewritePath !== null) {
+      upstreamPath = target.rewritePath(this.path);
+      if (upstreamPath !== this.path) {
+        this.originalPath = this.query === '' ? this.path : this.path + '?' + this.query;
+      }
+    }
+    if (this.query !== '') upstreamPath = upstreamPath + '?' + this.query;
+    this.upstreamHost =
+      target.hostRewrite !== null
+        ? target.hostRewrite
+        : this.authority !== ''
+          ? this.authority
+          : irCluster.authority;
+    this.removes = target.removeRequestHeaders;
+    this.adds = target.addRequestHeaders;
+    const head = buildRequestHead(this, settings);
+
+    const headers = this.headers;
+    const cl = headers['content-length'];
+    const hasBody = headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+
+    this.cluster = state;
+    ctx.clusters.acquire(state);
+    ctx.stats.upstreamRequests++;
+    this.res.on('close', () => this.onClientClose());
+
+    const timeoutMs = target.timeoutMs;
+    const ourTimers = timeoutMs > 0 || target.idleTimeoutMs > 0;
+    if (ourTimers) {
+      this.bytesReadMark = this.req.socket.bytesRead;
+      // Envoy starts the route timeout once the whole request has been received.
+      ctx.timer.arm(this, hasBody ? 0 : timeoutMs, target.idleTimeoutMs);
+      if (hasBody && timeoutMs > 0) this.req.once('end', () => this.onRequestEnd());
+    }
+    const backstop = ourTimers ? 0 : DEFAULT_BACKSTOP_MS;
+    pool.dispatch(
+      {
+        path: upstreamPath,
+        method: this.method as Dispatcher.HttpMethod,
+        headers: head,
+        body: hasBody ? this.req : null,
+        headersTimeout: backstop,
+        bodyTimeout: backstop,
+      },
+      this,
+    );
+    if (route.shadow !== null && ctx.shadow !== null) {
+      ctx.shadow.maybeMirror({ shadow: route.shadow, exchange: this, head, hasBody, snap });
+    }
+  }
+
+  /** Splits and normalises the request target; false means 400. */
+  parseTarget(settings: IrSettings): boolean {
+    const url = this.req.url ?? '/';
+    let rawPath: string;
+    let authority = this.headers.host ?? '';
+    if (url.charCodeAt(0) === 0x2f && url.indexOf('#') === -1) {
+      const q = url.indexOf('?');
+      rawPath = q === -1 ? url : url.slice(0, q);
+      this.query = q === -1 ? '' : url.slice(q + 1);
+    } else {
+      const t = splitTarget(url);
+      if (t === null) return false;
+      rawPath = t.path;
+      this.query = t.query;
+      if (t.authority !== null && t.authority !== '') authority = t.authority;
+    }
+    const path = normalizeRequestPath(rawPath, settings);
+    if (path === null) return false;
+    this.path = path;
+    this.authority = authority;
+    this.host = hostOf(authority);
+    return true;
+  }
+
+  /** One draw in [0, 100) for canary groups; the first target whose threshold exceeds it. */
+  pickTarget(route: CompiledRoute): CompiledTarget | null {
+    const targets = route.targets;
+    if (targets.length === 0) return null;
+    if (route.single || targets.length === 1) return targets[0];
+    const draw = this.ctx.random() * 100;
+    for (let i = 0; i < targets.length; i++) {
+      if (draw < targets[i].threshold) return targets[i];
+    }
+    return targets[targets.length - 1];
+  }
+
+  redirect(route: CompiledRoute, settings: IrSettings): void {
+    const r = route.redirect!;
+    const location = r.location(this.scheme, this.authority, this.path, this.query);
+    const head = ['location', location, 'content-length', '0'];
+    if (settings.serverName !== null) head.push('server', settings.serverName);
+    this.ctx.stats.redirects++;
+    this.done = true;
+    this.res.writeHead(r.code, head);
+    this.res.end();
+  }
+
+  reply(code: ErrorCode, message?: string): void {
+    this.done = true;
+    const serverName = this.snap === null ? null : this.snap.settings.serverName;
+    sendLocalReply(this.res, code, {
+      stats: this.ctx.stats,
+      serverName,
+      ...(message === undefined ? {} : { message }),
+    });
+  }
+
+  /** Releases everything the upstream side holds; idempotent. */
+  finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.ctx.timer.disarm(this);
+    if (this.cluster !== null) this.ctx.clusters.release(this.cluster);
+  }
+
+  onRequestEnd(): void {
+    if (!this.done && this.target !== null && this.deadlineAt === 0) {
+      this.ctx.timer.setDeadline(this, this.target.timeoutMs);
+    }
+  }
+
+  onClientClose(): void {
+    if (this.done) return;
+    this.ctx.stats.downstreamResets++;
+    this.finish();
+    this.controller?.abort(new GatewayError('GW_ERR_DOWNSTREAM_RESET'));
+  }
+
+  onTimeout(kind: TimeoutKind): void {
+    if (this.done) return;
+    if (kind === TimeoutKind.Idle) {
+      // The request body flows from socket to undici without passing through us; bytes read off
+      // the client socket since the last mark count as activity.
+      const read = this.req.socket.bytesRead;
+      if (read !== this.bytesReadMark) {
+        this.bytesReadMark = read;
+        this.ctx.timer.rearm(this);
+        return;
+      }
+    }
+    const code: ErrorCode =
+      kind === TimeoutKind.Request ? 'GW_ERR_UPSTREAM_TIMEOUT' : 'GW_ERR_UPSTREAM_IDLE_TIMEOUT';
+    this.finish();
+    this.controller?.abort(new GatewayError(code));
+    this.upstreamFailed(code);
+  }
+
+  /** Reply locally if nothing was sent yet, else cut the client connection. */
+  upstreamFailed(code: ErrorCode): void {
+    if (this.headSent) {
+      this.ctx.stats.downstreamAborts++;
+      this.ctx.stats.localReply(code);
+      abortResponse(this.res);
+      return;
+    }
+    const serverName = this.snap === null ? null : this.snap.settings.serverName;
+    sendLocalReply(this.res, code, { stats: this.ctx.stats, serverName });
+  }
+
+  // --- undici dispatch handler -------------------------------------------------------------
+
+  onRequestStart(controller: DispatchController, _context: unknown): void {
+    this.controller = controller;
+    this.connected = true;
+    if (this.done) controller.abort(new GatewayError('GW_ERR_DOWNSTREAM_RESET'));
+  }
+
+  onResponseStart(
+    controller: DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+    _statusMessage?: string,
+  ): void {
+    if (this.done) return;
+    if (statusCode < 200) return;
+    const target = this.target!;
+    if (this.deadlineAt === 0 && target.timeoutMs > 0) this.ctx.timer.setDeadline(this, target.timeoutMs);
+    this.ctx.timer.touch(this);
+    const head = buildResponseHead(headers, target, this.snap!.settings.serverName);
+    try {
+      this.res.writeHead(statusCode, head);
+    } catch {
+      this.finish();
+      controller.abort(new GatewayError('GW_ERR_UPSTREAM_PROTOCOL'));
+      this.upstreamFailed('GW_ERR_UPSTREAM_PROTOCOL');
+      return;
+    }
+    this.headSent = true;
+  }
+
+  onResponseData(controller: DispatchController, chunk: Buffer): void {
+    if (this.done) return;
+    this.ctx.timer.touch(this);
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      if (!this.drainHooked) {
+        this.drainHooked = true;
+        this.res.on('drain', () => this.controller?.resume());
+      }
+    }
+  }
+
+  onResponseEnd(
+    _controller: DispatchController,
+    _trailers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (this.done) return;
+    this.finish();
+    this.ctx.stats.upstreamResponses++;
+    this.res.end();
+  }
+
+  onResponseError(_controller: DispatchController, err: Error): void {
+    if (this.done) return;
+    this.finish();
+    const code = classifyUpstreamError(err, this.connected);
+    this.ctx.onUpstreamError?.(err, this.route === null ? '' : this.route.id);
+    this.upstreamFailed(code);
+  }
+}
+
+/** The listener's request handler: one Exchange per request. */
+export function createStreamHandler(ctx: StreamContext): (req: IncomingMessage, res: ServerResponse) => void {
+  return (_req, res) => {
+    new Exchange(ctx, res).run();
+  };
+}
