@@ -16,7 +16,7 @@
 //        --passes single,pair  --no-pin  --out FILE
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, release, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -307,6 +307,7 @@ export function report(result) {
     `## Legate vs nginx (${result.date})`,
     '',
     `${machine.cpus} CPU (${machine.cpuModel}), Linux ${machine.kernel}, Node ${machine.node}, ${machine.nginx}, ${machine.wrk}`,
+    `1-min load average before the run: ${fmt(machine.loadBefore, 2)} (well above 0 means other work was competing for the CPUs).`,
     '',
   ];
   for (const pass of passes) {
@@ -401,6 +402,8 @@ async function main() {
     node: process.version,
     nginx: versionOf(tools.nginx, ['-v']),
     wrk: versionOf(tools.wrk, ['--version']).replace(/\s+Copyright.*/, ''),
+    // Other work on the machine skews every figure; the report shows the load before and after.
+    loadBefore: loadavg()[0],
   };
   const result = { date: new Date().toISOString(), opts, machine, passes: [] };
   const log = (line) => console.error(line);

@@ -1,0 +1,400 @@
+#!/usr/bin/env node
+// Reconfiguration cost at scale: 1,000 and 10,000 Mappings (bench/lib/mappings.mjs).
+//
+// (a) library: in a fresh Node process per size (so RSS figures are not polluted by the other
+//     size), the stages `legate serve` runs on every change, through the built modules in dist/:
+//     parseConfigText → buildResourceSet → buildIr → compileSnapshot. Each stage is timed on the
+//     first (cold) pass and as the median of the following warm passes; RSS and heap are read after
+//     a forced GC with the snapshot still held. `legate validate` on the same file is timed end to
+//     end (a whole process: start-up, read, parse, build).
+// (b) end to end: a running gateway (`legate serve --workers N`) holding 10,000 Mappings; the file
+//     is rewritten (write to a temp name + rename, as editors and ConfigMap volumes do) with one
+//     new route, and the time until that route answers 200 is measured from just before the write.
+//     This includes the file source's change detection and debounce and the control loop's
+//     holdoff, i.e. what an operator waits for. Target: under 1 s.
+//
+// Flags: --sizes 1000,10000  --reps N (5)  --workers N (1)  --skip-e2e  --skip-lib  --out FILE
+// Everything binds 127.0.0.1; the gateway is stopped by PID; temp files are removed.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, createServer, request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { expectedRouteCount, generateMappings } from './lib/mappings.mjs';
+import { freePort, waitForHttp } from './lib/net.mjs';
+import { ProcessGroup, treeRssMiB } from './lib/procs.mjs';
+import { fmt, markdownTable, median } from './lib/stats.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+const LEGATE_BIN = join(ROOT, 'bin', 'legate.js');
+const SELF = fileURLToPath(import.meta.url);
+/** Interval at which the end-to-end probe asks for the new route. */
+const PROBE_INTERVAL_MS = 2;
+
+// ---------------------------------------------------------------------------------------------
+// (a) library stages, run inside a child process: `node --expose-gc reconfigure.mjs --lib-child N`
+
+async function libChild(count, reps) {
+  const imp = (p) => import(pathToFileURL(join(DIST, p)).href);
+  const { parseConfigText } = await imp('sources/file/parse.js');
+  const { buildResourceSet } = await imp('resources/build.js');
+  const { buildIr } = await imp('ir/build.js');
+  const { compileSnapshot } = await imp('snapshot/compile.js');
+  const text = generateMappings({ count, service: '127.0.0.1:9' });
+  globalThis.gc?.();
+  const base = process.memoryUsage();
+  const passes = [];
+  let held = null;
+  for (let i = 0; i < reps + 1; i++) {
+    held = null;
+    const t0 = performance.now();
+    const parsed = parseConfigText(text, 'mappings.yaml', 'file');
+    const t1 = performance.now();
+    const resources = buildResourceSet(
+      [{ source: 'file', objects: parsed.objects, problems: parsed.problems }],
+      {
+        ambassadorId: 'default',
+      },
+    );
+    const t2 = performance.now();
+    const ir = buildIr(resources, { ambassadorId: 'default', namespace: 'default' });
+    const t3 = performance.now();
+    const snapshot = compileSnapshot(ir, i + 1);
+    const t4 = performance.now();
+    held = { snapshot, parsed };
+    passes.push({
+      parseMs: t1 - t0,
+      resourcesMs: t2 - t1,
+      irMs: t3 - t2,
+      compileMs: t4 - t3,
+      totalMs: t4 - t0,
+    });
+    if (i === 0) {
+      const rejected = ir.statuses.filter((s) => s.state === 'Rejected').length;
+      if (rejected > 0 || ir.routes.length !== expectedRouteCount(count)) {
+        throw new Error(`generated set mis-built: ${ir.routes.length} routes, ${rejected} rejected`);
+      }
+    }
+  }
+  globalThis.gc?.();
+  const after = process.memoryUsage();
+  const warm = passes.slice(1);
+  const med = (k) => median(warm.map((p) => p[k]));
+  const result = {
+    count,
+    routes: held.snapshot.routes.length,
+    yamlBytes: Buffer.byteLength(text),
+    cold: passes[0],
+    warm: {
+      parseMs: med('parseMs'),
+      resourcesMs: med('resourcesMs'),
+      irMs: med('irMs'),
+      compileMs: med('compileMs'),
+      totalMs: med('totalMs'),
+    },
+    rssMiB: after.rss / 2 ** 20,
+    rssDeltaMiB: (after.rss - base.rss) / 2 ** 20,
+    heapDeltaMiB: (after.heapUsed - base.heapUsed) / 2 ** 20,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+function runLibChild(count, reps) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--expose-gc', SELF, '--lib-child', String(count), '--reps', String(reps)],
+      { cwd: ROOT, timeout: 300_000, maxBuffer: 1 << 20 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`library run for ${count} failed: ${err.message}\n${stderr}`));
+        resolve(JSON.parse(stdout.trim().split('\n').pop()));
+      },
+    );
+  });
+}
+
+function timeValidate(dir) {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    execFile(
+      process.execPath,
+      [LEGATE_BIN, 'validate', dir],
+      { cwd: ROOT, timeout: 120_000, maxBuffer: 64 << 20 },
+      (err) => {
+        resolve({ ms: performance.now() - t0, exitCode: err ? (err.code ?? 1) : 0 });
+      },
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) end to end against a running gateway
+
+function startOrigin() {
+  const server = createServer((_req, res) => res.end('hello\n'));
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** GET on a keep-alive agent; resolves the status code (0 on a connection error). */
+function probe(agent, port, path) {
+  return new Promise((resolve) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+/** Atomically replaces `file` with `text` (temp name in the same directory, then rename). */
+function replaceFile(file, text) {
+  const tmp = join(dirname(file), `.${Date.now()}.tmp`);
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+async function endToEnd({ count, reps, workers, tmp, group, log }) {
+  const origin = await startOrigin();
+  const service = `127.0.0.1:${origin.address().port}`;
+  const configDir = join(tmp, 'e2e-config');
+  mkdirSync(configDir, { recursive: true });
+  const file = join(configDir, 'mappings.yaml');
+  writeFileSync(file, generateMappings({ count, service, extraPrefixes: ['/probe-0/'] }));
+  const ports = { listen: await freePort(), admin: await freePort() };
+  const logFile = join(tmp, 'legate-e2e.log');
+  const t0 = performance.now();
+  group.start(
+    'legate-e2e',
+    process.execPath,
+    [
+      LEGATE_BIN,
+      'serve',
+      '--config',
+      configDir,
+      '--listen',
+      `127.0.0.1:${ports.listen}`,
+      '--admin',
+      `127.0.0.1:${ports.admin}`,
+      '--workers',
+      String(workers),
+      '--log-level',
+      'warn',
+    ],
+    { logFile, cwd: ROOT },
+  );
+  const alive = () => group.alive('legate-e2e');
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const up = await waitForHttp(`http://127.0.0.1:${ports.listen}/probe-0/`, {
+      timeoutMs: 60_000,
+      intervalMs: 10,
+      isAlive: alive,
+    });
+    if (!up) throw new Error(`the gateway did not serve ${count} Mappings; see ${logFile}`);
+    const startupMs = performance.now() - t0;
+    const rssLoaded = treeRssMiB(group.pid('legate-e2e'));
+    log(`  e2e: ${count} Mappings served ${fmt(startupMs)} ms after start; RSS ${fmt(rssLoaded, 1)} MiB`);
+    const runs = [];
+    for (let k = 1; k <= reps; k++) {
+      const path = `/probe-${k}/`;
+      if ((await probe(agent, ports.listen, path)) !== 404)
+        throw new Error(`${path} answered before it was configured`);
+      const text = generateMappings({ count, service, extraPrefixes: [path] });
+      const start = performance.now();
+      replaceFile(file, text);
+      let status = 0;
+      const deadline = start + 30_000;
+      while (performance.now() < deadline) {
+        status = await probe(agent, ports.listen, path);
+        if (status === 200) break;
+        await new Promise((r) => setTimeout(r, PROBE_INTERVAL_MS));
+      }
+      const ms = performance.now() - start;
+      if (status !== 200) throw new Error(`${path} did not answer within 30 s (last status ${status})`);
+      runs.push(ms);
+      log(`  e2e: rewrite ${k}/${reps}: new route answered after ${fmt(ms)} ms`);
+      // Let the old snapshot's garbage settle so runs do not overlap.
+      await new Promise((r) => setTimeout(r, 1500));
+    }
+    const rssAfter = treeRssMiB(group.pid('legate-e2e'));
+    return {
+      count,
+      workers,
+      startupMs,
+      reloadMs: runs,
+      reloadMedianMs: median(runs),
+      rssLoadedMiB: rssLoaded,
+      rssAfterMiB: rssAfter,
+    };
+  } finally {
+    agent.destroy();
+    await group.stop('legate-e2e');
+    origin.closeAllConnections();
+    await new Promise((r) => origin.close(r));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function parseOpts(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      sizes: { type: 'string', default: '1000,10000' },
+      reps: { type: 'string', default: '5' },
+      workers: { type: 'string', default: '1' },
+      'skip-e2e': { type: 'boolean', default: false },
+      'skip-lib': { type: 'boolean', default: false },
+      'lib-child': { type: 'string' },
+      out: { type: 'string' },
+    },
+    strict: true,
+  });
+  const sizes = values.sizes.split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1))
+    throw new Error('--sizes: comma-separated positive integers');
+  const reps = Number(values.reps);
+  const workers = Number(values.workers);
+  if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps: a positive integer');
+  if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers: a positive integer');
+  return {
+    sizes,
+    reps,
+    workers,
+    e2e: !values['skip-e2e'],
+    lib: !values['skip-lib'],
+    libChild: values['lib-child'] ? Number(values['lib-child']) : null,
+    out: values.out ?? null,
+  };
+}
+
+function report(result) {
+  const lines = [`## Reconfiguration at scale (${result.date})`, ''];
+  if (result.lib.length) {
+    lines.push(
+      '### Library stages (dist/), per build: cold = first build in a fresh process, warm = median of the rest',
+      '',
+      markdownTable(
+        [
+          'Mappings',
+          'routes',
+          'YAML KiB',
+          'parse ms',
+          'resources ms',
+          'IR ms',
+          'compile ms',
+          'total ms (cold / warm)',
+          'RSS MiB (Δ)',
+          'heap Δ MiB',
+          '`legate validate` ms',
+        ],
+        result.lib.map((r) => [
+          fmt(r.count),
+          fmt(r.routes),
+          fmt(r.yamlBytes / 1024),
+          fmt(r.warm.parseMs, 1),
+          fmt(r.warm.resourcesMs, 1),
+          fmt(r.warm.irMs, 1),
+          fmt(r.warm.compileMs, 1),
+          `${fmt(r.cold.totalMs)} / ${fmt(r.warm.totalMs)}`,
+          `${fmt(r.rssMiB, 1)} (${fmt(r.rssDeltaMiB, 1)})`,
+          fmt(r.heapDeltaMiB, 1),
+          fmt(r.validateMs),
+        ]),
+      ),
+      '',
+    );
+  }
+  if (result.e2e) {
+    const e = result.e2e;
+    lines.push(
+      `### End to end: rewrite a ${fmt(e.count)}-Mapping file, time until the new route answers (--workers ${e.workers})`,
+      '',
+      markdownTable(
+        [
+          'Mappings',
+          'median ms',
+          'runs ms',
+          'first load ms (process start → routing)',
+          'RSS MiB loaded / after',
+        ],
+        [
+          [
+            fmt(e.count),
+            fmt(e.reloadMedianMs),
+            e.reloadMs.map((x) => fmt(x)).join(', '),
+            fmt(e.startupMs),
+            `${fmt(e.rssLoadedMiB, 1)} / ${fmt(e.rssAfterMiB, 1)}`,
+          ],
+        ],
+      ),
+      '',
+      `Target: under 1,000 ms — ${e.reloadMedianMs < 1000 ? 'met' : 'NOT met'}.`,
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main() {
+  const opts = parseOpts(process.argv.slice(2));
+  if (opts.libChild !== null) return libChild(opts.libChild, opts.reps);
+  if (!existsSync(join(DIST, 'cli', 'main.js'))) {
+    console.error('reconfigure: dist/ is missing; run `npm run build` first.');
+    process.exitCode = 1;
+    return;
+  }
+
+  const tmp = mkdtempSync(join(tmpdir(), 'legate-reconfigure-'));
+  const group = new ProcessGroup();
+  process.on('exit', () => group.killAllNow());
+  const onSignal = () => {
+    group.stopAll({ graceMs: 2000 }).finally(() => {
+      rmSync(tmp, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const log = (l) => console.error(l);
+  const result = { date: new Date().toISOString(), node: process.version, opts, lib: [], e2e: null };
+  try {
+    if (opts.lib) {
+      for (const count of opts.sizes) {
+        log(`reconfigure: library stages, ${count} Mappings`);
+        const r = await runLibChild(count, opts.reps);
+        const dir = join(tmp, `validate-${count}`);
+        mkdirSync(dir);
+        writeFileSync(join(dir, 'mappings.yaml'), generateMappings({ count, service: '127.0.0.1:9' }));
+        const v = await timeValidate(dir);
+        if (v.exitCode !== 0) throw new Error(`legate validate exited ${v.exitCode} on the generated set`);
+        result.lib.push({ ...r, validateMs: v.ms });
+      }
+    }
+    if (opts.e2e) {
+      const count = Math.max(...opts.sizes);
+      log(`reconfigure: end to end, ${count} Mappings, --workers ${opts.workers}`);
+      result.e2e = await endToEnd({ count, reps: opts.reps, workers: opts.workers, tmp, group, log });
+    }
+  } finally {
+    await group.stopAll();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const out =
+    opts.out ?? join(ROOT, 'bench', 'results', `reconfigure-${result.date.replace(/[:.]/g, '-')}.json`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(report(result));
+  console.log(`Raw data: ${out}`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e) => {
+    console.error(`reconfigure: ${e?.message ?? e}`);
+    process.exitCode = 1;
+  });
+}
