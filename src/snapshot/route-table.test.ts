@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { irOf, irRoute, request } from '../../test/conformance/ir-route.js';
 import { compileSnapshot } from './compile.js';
-import { parseQuery } from './route-table.js';
+import { literalPrefix, parseQuery } from './route-table.js';
 
 test('parseQuery: first value wins, no decoding, bare names are empty, empty parts skipped', () => {
   const q = parseQuery('a=1&b&a=2&&c=%20x&d=e=f');
@@ -44,4 +44,24 @@ test('route table: 10,000 exact-host buckets still find the right route', () => 
   const snap = compileSnapshot(irOf(routes), 1, { freeze: false });
   assert.equal(snap.table.match(request({ host: 'h4321.example.com', path: '/svc2/x' }))?.order, 4321);
   assert.equal(snap.table.match(request({ host: 'h4321.example.com', path: '/svc3/x' })), null);
+});
+
+test('literalPrefix: the text every full match must start with, conservatively', () => {
+  const cases: [string, string][] = [
+    ['/users/[0-9]+', '/users/'],
+    ['^/users/.*', '/users/'],
+    ['/ab?c', '/a'],
+    ['/ab*', '/a'],
+    ['/ab+', '/ab'],
+    ['/ab{0,2}', '/a'],
+    ['/a(b)?', '/a'],
+    ['/a|/b', ''],
+    ['/api/(v1|v2)/.*', '/api/'],
+    ['[|]/x', ''],
+    ['/x[]|/y', ''],
+    ['\\/x', ''],
+    ['.*', ''],
+    ['/plain', '/plain'],
+  ];
+  for (const [source, want] of cases) assert.equal(literalPrefix(source), want, source);
 });

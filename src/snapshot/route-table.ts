@@ -14,10 +14,11 @@
  *   request host ──► exact Map ─────────────────────┐
  *                ──► suffix Map, one lookup per '.' ─┤    each bucket:
  *                ──► prefix Map, one lookup per '.' ─┼──►   exact-path Map (+ one over ASCII-lower-cased paths)
- *                ──► `any` bucket ───────────────────┤      radix tree of prefixes (+ one, lower-cased, for
- *                ──► generic bucket (host_regex and  ┘        case-insensitive prefixes)
- *                    irregular globs: host checked          regex list sorted by order
- *                    per route)                           ──► method / header / query predicates per route
+ *                ──► `any` bucket ───────────────────┤      radix tree of prefixes; regex paths sit in it
+ *                ──► generic bucket (host_regex and  ┘        under their literal leading text (`/v1/[0-9]+`
+ *                    irregular globs: host checked            under `/v1/`, `.*` at the root)
+ *                    per route)                             radix tree over lower-cased case-insensitive prefixes
+ *                                                         ──► method / header / query predicates per route
  *
  * Because a request's host can select several buckets (an exact bucket, every matching suffix and
  * prefix wildcard, `any`, generic), every selected bucket is searched and the lowest order wins.
@@ -202,6 +203,48 @@ function byOrder(a: RouteMatcher, b: RouteMatcher): number {
   return a.order - b.order;
 }
 
+/**
+ * The literal text every full match of `source` must start with, or '' when unsure. Conservative
+ * by construction: it stops at the first metacharacter or escape, drops a character that a
+ * following `?`, `*` or `{` may make optional, and gives up on a top-level alternation.
+ */
+export function literalPrefix(source: string): string {
+  if (hasTopLevelAlternation(source)) return '';
+  let i = source.charCodeAt(0) === 94 /* ^ */ ? 1 : 0;
+  let out = '';
+  for (; i < source.length; i++) {
+    const c = source[i];
+    if ('\\^$.|?*+()[]{}'.includes(c)) {
+      if (c === '?' || c === '*' || c === '{') out = out.slice(0, -1);
+      break;
+    }
+    out += c;
+  }
+  return out;
+}
+
+function hasTopLevelAlternation(source: string): boolean {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') {
+      i++;
+    } else if (inClass) {
+      if (c === ']') inClass = false;
+    } else if (c === '[') {
+      inClass = true;
+    } else if (c === '(') {
+      depth++;
+    } else if (c === ')') {
+      depth--;
+    } else if (c === '|' && depth === 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /** The path structure of one host bucket. */
 class PathIndex {
   readonly minOrder: number;
@@ -209,22 +252,21 @@ class PathIndex {
   readonly exactLower: ReadonlyMap<string, readonly RouteMatcher[]> | null;
   readonly prefix: RadixNode | null;
   readonly prefixLower: RadixNode | null;
-  readonly regex: readonly RouteMatcher[] | null;
 
   constructor(entries: readonly RouteMatcher[]) {
     let exact: Map<string, RouteMatcher[]> | null = null;
     let exactLower: Map<string, RouteMatcher[]> | null = null;
     let prefix: RadixNode | null = null;
     let prefixLower: RadixNode | null = null;
-    let regex: RouteMatcher[] | null = null;
     let min = Number.POSITIVE_INFINITY;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
       if (e.order < min) min = e.order;
       const p = e.path;
       if (p.kind === 'regex') {
-        if (regex === null) regex = [];
-        regex.push(e);
+        // Indexed under the literal text every full match must start with ('' = the root).
+        prefix ??= new RadixNode('');
+        radixInsert(prefix, literalPrefix(p.value), e);
       } else if (p.kind === 'exact') {
         const cs = p.caseSensitive;
         if (cs) exact ??= new Map();
@@ -246,13 +288,11 @@ class PathIndex {
     if (exactLower !== null) for (const list of exactLower.values()) list.sort(byOrder);
     if (prefix !== null) radixFinish(prefix);
     if (prefixLower !== null) radixFinish(prefixLower);
-    if (regex !== null) regex.sort(byOrder);
     this.minOrder = min;
     this.exact = exact;
     this.exactLower = exactLower;
     this.prefix = prefix;
     this.prefixLower = prefixLower;
-    this.regex = regex;
   }
 }
 
@@ -348,11 +388,15 @@ export function parseQuery(query: string): Map<string, string> {
   return out;
 }
 
-/** Scans one order-sorted list; records the first full match that beats the best so far. */
+/**
+ * Scans one order-sorted list; records the first full match that beats the best so far. Regex
+ * routes sit in the lists of the case-sensitive prefix tree, so their path regex is tested here.
+ */
 function scanList(list: readonly RouteMatcher[], st: MatchState): void {
   for (let i = 0; i < list.length; i++) {
     const e = list[i];
     if (e.order >= st.bestOrder) return;
+    if (e.pathRegex !== null && !e.pathRegex.test(st.req!.path)) continue;
     if (restMatches(e, st)) {
       st.best = e;
       st.bestOrder = e.order;
@@ -394,18 +438,6 @@ function searchBucket(b: PathIndex, st: MatchState): void {
   }
   if (b.prefix !== null) walkRadix(b.prefix, path, st);
   if (b.prefixLower !== null) walkRadix(b.prefixLower, lowerPathOf(st), st);
-  const regex = b.regex;
-  if (regex !== null) {
-    for (let i = 0; i < regex.length; i++) {
-      const e = regex[i];
-      if (e.order >= st.bestOrder) return;
-      if (e.pathRegex!.test(path) && restMatches(e, st)) {
-        st.best = e;
-        st.bestOrder = e.order;
-        return;
-      }
-    }
-  }
 }
 
 function group(entries: readonly RouteMatcher[], key: (e: RouteMatcher) => string): Map<string, PathIndex> {

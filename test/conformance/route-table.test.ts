@@ -344,7 +344,19 @@ const pathMatchArb: fc.Arbitrary<IrPathMatch> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc
-      .constantFrom('/a.*', '/ab?c?', '/[a-c]+/.*', '/api/v[0-9]+', '.*b.*', '/A.*')
+      .constantFrom(
+        '/a.*',
+        '/ab?c?',
+        '/[a-c]+/.*',
+        '/api/v[0-9]+',
+        '.*b.*',
+        '/A.*',
+        '/a|/b.*',
+        '/a(b|c)+',
+        '/ab*',
+        '/api/(v1|v2)?.*',
+        '^/a/.*',
+      )
       .map((value): IrPathMatch => ({ kind: 'regex', value, caseSensitive: true })),
   },
 );
