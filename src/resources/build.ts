@@ -162,8 +162,14 @@ class Builder {
     init: Pick<Entry, 'identity' | 'kind' | 'apiVersion' | 'namespace' | 'name' | 'location' | 'parent'>,
   ): Entry {
     const e: Entry = {
-      ...init,
+      identity: init.identity,
       key: init.identity,
+      kind: init.kind,
+      apiVersion: init.apiVersion,
+      namespace: init.namespace,
+      name: init.name,
+      location: init.location,
+      parent: init.parent,
       labels: {},
       generation: undefined,
       conditions: [],
@@ -504,20 +510,58 @@ class Builder {
         conditions: e.conditions,
       });
       if (critical || e.ignored || !e.payload) continue;
-      const meta = {
-        key: e.key,
-        apiVersion: e.apiVersion,
-        name: e.name,
-        namespace: e.namespace,
-        labels: e.labels,
-        location,
-        ...(e.generation === undefined ? {} : { generation: e.generation }),
-      };
       const p = e.payload;
-      if (p.list === 'mappings') mappings.push({ ...meta, kind: 'Mapping', spec: p.spec });
-      else if (p.list === 'modules') modules.push({ ...meta, kind: 'Module', spec: p.spec });
-      else if (p.list === 'services') services.push({ ...meta, kind: 'Service', spec: p.spec });
-      else endpointSlices.push({ ...meta, kind: 'EndpointSlice', serviceName: p.serviceName, spec: p.spec });
+      const generation = e.generation;
+      if (p.list === 'mappings') {
+        const r: MappingResource = {
+          key: e.key,
+          kind: 'Mapping',
+          apiVersion: e.apiVersion,
+          name: e.name,
+          namespace: e.namespace,
+          labels: e.labels,
+          location,
+          spec: p.spec,
+        };
+        mappings.push(generation === undefined ? r : { ...r, generation });
+      } else if (p.list === 'modules') {
+        const r: ModuleResource = {
+          key: e.key,
+          kind: 'Module',
+          apiVersion: e.apiVersion,
+          name: e.name,
+          namespace: e.namespace,
+          labels: e.labels,
+          location,
+          spec: p.spec,
+        };
+        modules.push(generation === undefined ? r : { ...r, generation });
+      } else if (p.list === 'services') {
+        const r: ServiceResource = {
+          key: e.key,
+          kind: 'Service',
+          apiVersion: e.apiVersion,
+          name: e.name,
+          namespace: e.namespace,
+          labels: e.labels,
+          location,
+          spec: p.spec,
+        };
+        services.push(generation === undefined ? r : { ...r, generation });
+      } else {
+        const r: EndpointSliceResource = {
+          key: e.key,
+          kind: 'EndpointSlice',
+          apiVersion: e.apiVersion,
+          name: e.name,
+          namespace: e.namespace,
+          labels: e.labels,
+          location,
+          serviceName: p.serviceName,
+          spec: p.spec,
+        };
+        endpointSlices.push(generation === undefined ? r : { ...r, generation });
+      }
     }
     return { mappings, modules, services, endpointSlices, statuses };
   }

@@ -3,7 +3,8 @@
  * annotation reader in `normalize/` (the `getambassador.io/config` value). Pure; never throws.
  *
  * Dialect: YAML 1.1 scalars, because Kubernetes (sigs.k8s.io/yaml) and Emissary both read YAML 1.1,
- * so `yes`/`no`/`on`/`off` are booleans exactly as they would be after `kubectl apply`. Timestamps and
+ * so `yes`/`no`/`on`/`off` are booleans as they would be after `kubectl apply` (single-letter
+ * `y`/`n` stay strings, as in PyYAML). Timestamps and
  * base-60 numbers are left out of the 1.1 schema: Kubernetes objects have no such fields and turning
  * `1:30` or `2024-01-01` into a number or a Date would only corrupt strings. Alias expansion is capped
  * (the library default) so a crafted file cannot blow up memory.
@@ -30,16 +31,26 @@ export interface YamlStream {
   readonly lineAt: (offset: number) => number;
 }
 
+const kTrue = /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/;
+const kFalse = /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/;
 const kSkippedTags = new Set(['tag:yaml.org,2002:timestamp']);
 
 const kOptions = {
   version: '1.1' as const,
   // Drop timestamp and base-60 (`format: 'TIME'`) resolution; see header.
   customTags: (tags: unknown[]) =>
-    tags.filter((t) => {
-      const tag = t as { tag?: string; format?: string };
-      return !kSkippedTags.has(tag.tag ?? '') && tag.format !== 'TIME';
-    }) as never,
+    tags
+      .filter((t) => {
+        const tag = t as { tag?: string; format?: string };
+        return !kSkippedTags.has(tag.tag ?? '') && tag.format !== 'TIME';
+      })
+      .map((t) => {
+        // Single-letter y/n stay strings (as in PyYAML, which Emissary used): `y: 1` keeps key "y".
+        const tag = t as { tag?: string; test?: RegExp };
+        if (tag.tag !== 'tag:yaml.org,2002:bool' || !tag.test) return t;
+        const yes = tag.test.test('yes');
+        return { ...tag, test: yes ? kTrue : kFalse };
+      }) as never,
   uniqueKeys: true,
   prettyErrors: true,
 };
