@@ -100,7 +100,7 @@ export function parseYamlStream(text: string): YamlStream {
 /** The yaml library's pretty messages span several lines (with a code excerpt); keep the first. */
 function firstLine(message: string): string {
   const nl = message.indexOf('\n');
-  return (nl < 0 ? message : message.slice(0, nl)).trim();
+  return (nl < 0 ? message : message.slice(0, nl)).trim().replace(/:$/, '');
 }
 
 /** Escapes one JSON pointer segment (RFC 6901). */
