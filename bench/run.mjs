@@ -14,7 +14,7 @@
 //
 // Flags: --duration S (10)  --connections N (64)  --reps N (3)  --warmup S (3)  --quick
 //        --passes single,pair  --no-pin  --out FILE
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -71,18 +71,11 @@ export function parseBenchArgs(argv) {
 
 const TARGETS = ['direct', 'nginx', 'legate'];
 
+/** First line a tool prints about its version (nginx writes it to stderr; wrk exits non-zero). */
 function versionOf(cmd, args) {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-      .trim()
-      .split('\n')[0];
-  } catch (e) {
-    return (
-      String(e.stderr ?? '')
-        .trim()
-        .split('\n')[0] || 'unknown'
-    );
-  }
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 5000 });
+  const text = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+  return text.split('\n')[0] || 'unknown';
 }
 
 function legateConfig(upstreamPort) {
