@@ -304,6 +304,10 @@ export function report(result) {
     '',
   ];
   for (const pass of passes) {
+    if (pass.error) {
+      lines.push(`### ${pass.name}: not measured`, '', `The pass failed: ${pass.error}`, '');
+      continue;
+    }
     const s = pass.summary;
     lines.push(passTitle(pass, opts), '', passTable(pass, s), '');
     lines.push(
@@ -400,30 +404,32 @@ async function main() {
   };
   const result = { date: new Date().toISOString(), opts, machine, passes: [] };
   const log = (line) => console.error(line);
-  try {
-    for (const pass of passes) {
-      log(
-        `bench: pass ${pass.name} (${pass.workers} worker${pass.workers > 1 ? 's' : ''}${pass.pin ? ', pinned' : ''})`,
-      );
+  let failed = 0;
+  for (const pass of passes) {
+    log(
+      `bench: pass ${pass.name} (${pass.workers} worker${pass.workers > 1 ? 's' : ''}${pass.pin ? ', pinned' : ''})`,
+    );
+    try {
       const raw = await runPass(pass, { opts, tools, tmp, group, log });
       result.passes.push({ ...raw, summary: summarisePass(raw) });
+    } catch (e) {
+      // One failed pass (a proxy that never became ready) must not throw away the others.
+      failed += 1;
+      console.error(`bench: pass ${pass.name} failed: ${e.message}`);
+      result.passes.push({ name: pass.name, workers: pass.workers, pinned: pass.pin, error: e.message });
+      await group.stopAll({ graceMs: 2000 });
     }
-  } catch (e) {
-    console.error(`bench: ${e.message}`);
-    await group.stopAll({ graceMs: 2000 });
-    console.error(`bench: logs kept in ${tmp}`);
-    clearTimeout(watchdog);
-    return 1;
   }
   clearTimeout(watchdog);
-  rmSync(tmp, { recursive: true, force: true });
+  if (failed) console.error(`bench: logs of the failed pass kept in ${tmp}`);
+  else rmSync(tmp, { recursive: true, force: true });
 
   const out = opts.out ?? join(ROOT, 'bench', 'results', `${result.date.replace(/[:.]/g, '-')}.json`);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   console.log(report(result));
   console.log(`Raw data: ${out}`);
-  return 0;
+  return failed ? 1 : 0;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
