@@ -65,3 +65,16 @@ test('literalPrefix: the text every full match must start with, conservatively',
   ];
   for (const [source, want] of cases) assert.equal(literalPrefix(source), want, source);
 });
+
+test('route table: a radix node with many children (inline first child plus Map) finds each one', () => {
+  const letters = 'abcdefghijklmnop';
+  const routes = [];
+  for (let i = 0; i < letters.length; i++) routes.push(irRoute(i, { path: `/x${letters[i]}/` }));
+  routes.push(irRoute(letters.length, { path: '/x' }));
+  const snap = compileSnapshot(irOf(routes), 1);
+  for (let i = 0; i < letters.length; i++) {
+    assert.equal(snap.table.match(request({ path: `/x${letters[i]}/1` }))?.order, i);
+  }
+  assert.equal(snap.table.match(request({ path: '/xz/1' }))?.order, letters.length);
+  assert.equal(snap.table.match(request({ path: '/y' })), null);
+});
