@@ -25,11 +25,16 @@ export type ToWorker =
 
 /** Messages from a worker to the control process. */
 export type FromWorker =
+  /** The worker listens for messages now; nothing may be sent to it before this. */
+  | { readonly type: 'ready' }
   | { readonly type: 'applied'; readonly seq: number; readonly hash: string; readonly address: AddressInfo }
   | { readonly type: 'apply-failed'; readonly seq: number; readonly error: string };
 
 interface WorkerSlot {
   worker: Worker;
+  /** The worker said it listens for messages. An ESM entry module loads asynchronously, and a
+   * message that arrives before its listener exists is dropped, so nothing is sent before this. */
+  ready: boolean;
   /** Last seq this worker acknowledged. */
   appliedSeq: number;
   address: AddressInfo | null;
@@ -37,8 +42,8 @@ interface WorkerSlot {
 
 const APPLY_TIMEOUT_MS = 60_000;
 
-function workerEntry(): string {
-  // Under tsx the sources run as .ts; from dist they are .js.
+/** The worker entry module: .ts under tsx (tests), .js from dist. */
+function workerModule(): string {
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
   return fileURLToPath(new URL(`../dataplane/worker-main${ext}`, import.meta.url));
 }
@@ -64,7 +69,7 @@ export class WorkerDataPlanes implements DataPlaneHost {
     this.#onEvent = opts.onEvent ?? (() => {});
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({
-      exec: workerEntry(),
+      exec: workerModule(),
       serialization: 'advanced',
       args: [],
     });
@@ -82,7 +87,7 @@ export class WorkerDataPlanes implements DataPlaneHost {
     if (this.#slots.size === 0) {
       for (let i = 0; i < this.#count; i++) this.#fork();
     }
-    for (const slot of this.#slots.values()) this.#send(slot.worker, { type: 'apply', seq, ir });
+    for (const slot of this.#slots.values()) this.#send(slot, { type: 'apply', seq, ir });
     await this.#waitFor(() => this.#allAt(seq), APPLY_TIMEOUT_MS, `workers to apply configuration ${seq}`);
   }
 
@@ -109,7 +114,8 @@ export class WorkerDataPlanes implements DataPlaneHost {
         new Promise<void>((resolve) => {
           if (slot.worker.isDead()) return resolve();
           slot.worker.once('exit', () => resolve());
-          this.#send(slot.worker, { type: 'drain', drainMs });
+          if (slot.ready) this.#send(slot, { type: 'drain', drainMs });
+          else slot.worker.process.kill('SIGTERM');
           const kill = setTimeout(() => slot.worker.process.kill('SIGKILL'), drainMs + 5000);
           kill.unref();
         }),
@@ -124,10 +130,14 @@ export class WorkerDataPlanes implements DataPlaneHost {
       LEGATE_LISTEN_HOST: this.#listen.host,
       LEGATE_LISTEN_PORT: String(this.#listen.port),
     });
-    const slot: WorkerSlot = { worker, appliedSeq: 0, address: null };
+    const slot: WorkerSlot = { worker, ready: false, appliedSeq: 0, address: null };
     this.#slots.set(worker.id, slot);
     worker.on('message', (msg: FromWorker) => {
-      if (msg.type === 'applied') {
+      if (msg.type === 'ready') {
+        slot.ready = true;
+        // A new worker (including a replacement) gets the current configuration before it listens.
+        if (this.#ir) this.#send(slot, { type: 'apply', seq: this.#seq, ir: this.#ir });
+      } else if (msg.type === 'applied') {
         slot.appliedSeq = Math.max(slot.appliedSeq, msg.seq);
         slot.address = msg.address;
       } else if (msg.type === 'apply-failed') {
@@ -138,8 +148,6 @@ export class WorkerDataPlanes implements DataPlaneHost {
     worker.on('error', () => {
       // 'exit' follows; the slot is replaced there.
     });
-    // A new worker (including a replacement) gets the current configuration before it listens.
-    if (this.#ir) this.#send(worker, { type: 'apply', seq: this.#seq, ir: this.#ir });
   }
 
   #onExit(worker: Worker, code: number | null, signal: string | null): void {
@@ -155,8 +163,9 @@ export class WorkerDataPlanes implements DataPlaneHost {
     }, delay).unref();
   }
 
-  #send(worker: Worker, msg: ToWorker): void {
-    if (!worker.isConnected()) return;
+  #send(slot: WorkerSlot, msg: ToWorker): void {
+    const worker = slot.worker;
+    if (!slot.ready || !worker.isConnected()) return;
     worker.send(msg, (err: Error | null) => {
       if (err) this.#onEvent('worker-send-failed', { worker: worker.id, error: err.message });
     });

@@ -44,6 +44,8 @@ process.on('message', (msg: ToWorker) => {
     })();
   }
 });
+// Only now can messages be received; the control process sends nothing before this.
+reply({ type: 'ready' });
 
 // The control process owns signals; a worker ignores SIGINT/SIGTERM sent to the process group and
 // waits for its `drain` message instead.

@@ -1,0 +1,53 @@
+/**
+ * `--workers 2`: every worker serves the current configuration, reloads reach every worker before
+ * they count as applied, and a worker that dies is replaced with the current configuration.
+ */
+import assert from 'node:assert/strict';
+import cluster from 'node:cluster';
+import { test } from 'node:test';
+import { request } from 'undici';
+import { docs, mapping, startTestGateway, startUpstream } from './gateway-harness.js';
+
+async function getUpstreamName(url: string): Promise<string> {
+  const res = await request(`${url}/svc/x`, { reset: true });
+  await res.body.text();
+  return `${res.statusCode} ${String(res.headers['x-upstream'])}`;
+}
+
+test('two workers: serve, reload on both, replace a dead worker', async (t) => {
+  const a = await startUpstream('a');
+  const b = await startUpstream('b');
+  const gw = await startTestGateway(
+    { 'config.yaml': docs(mapping('svc', { prefix: '/svc/', service: `127.0.0.1:${a.port}` })) },
+    { workers: 2 },
+  );
+  t.after(async () => {
+    await gw.close();
+    await a.close();
+    await b.close();
+  });
+  const workerPids = () => Object.values(cluster.workers ?? {}).map((w) => w?.process.pid);
+  assert.equal(workerPids().length, 2);
+  assert.equal(gw.gateway.readiness().ready, true);
+
+  // New connections each time (reset), so the kernel spreads them over both workers.
+  for (let i = 0; i < 20; i++) assert.equal(await getUpstreamName(gw.url), '200 a');
+
+  await gw.write('config.yaml', docs(mapping('svc', { prefix: '/svc/', service: `127.0.0.1:${b.port}` })));
+  await gw.waitForIr((ir) => ir.clusters.some((c) => c.endpoints.some((e) => e.port === b.port)));
+  // Applied means applied on every worker: no connection may still see the old route.
+  for (let i = 0; i < 20; i++) assert.equal(await getUpstreamName(gw.url), '200 b');
+
+  const victim = Object.values(cluster.workers ?? {})[0]!;
+  const victimPid = victim.process.pid;
+  victim.process.kill('SIGKILL');
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const pids = workerPids();
+    if (pids.length === 2 && !pids.includes(victimPid) && gw.gateway.readiness().ready) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(!workerPids().includes(victimPid), 'the dead worker was replaced');
+  assert.equal(gw.gateway.readiness().ready, true, 'ready again with two workers');
+  for (let i = 0; i < 20; i++) assert.equal(await getUpstreamName(gw.url), '200 b');
+});
