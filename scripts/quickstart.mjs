@@ -15,6 +15,7 @@
 // passed on.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startUpstreams } from '../examples/quickstart/upstreams.mjs';
@@ -81,6 +82,15 @@ async function waitReady(adminBase, child) {
   return { ready: false, reason: `not ready after ${READY_TIMEOUT_MS / 1000} s (${last})` };
 }
 
+/** Resolves null when host:port can be bound right now, else the error code (EADDRINUSE, EACCES...). */
+function probeBind(host, port) {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', (err) => resolve(err.code ?? String(err)));
+    s.listen(port, host, () => s.close(() => resolve(null)));
+  });
+}
+
 async function main() {
   if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
     console.error('quickstart: dist/ is missing; run `npm run build` first (`npm start` does it for you).');
@@ -92,6 +102,21 @@ async function main() {
   const a = splitHostPort(admin, '127.0.0.1');
   const proxyBase = `http://${browsableHost(l.host)}:${l.port}`;
   const adminBase = `http://${browsableHost(a.host)}:${a.port}`;
+
+  // The gateway reports a taken port only in its log; say it plainly before starting anything.
+  for (const [what, addr, variable] of [
+    ['proxy', l, 'LEGATE_LISTEN'],
+    ['admin', a, 'LEGATE_ADMIN'],
+  ]) {
+    const problem = await probeBind(addr.host, addr.port);
+    if (problem) {
+      const reason = problem === 'EADDRINUSE' ? 'is already in use' : `cannot be bound (${problem})`;
+      console.error(
+        `quickstart: ${what} address ${addr.host}:${addr.port} ${reason}; choose another with ${variable}=HOST:PORT`,
+      );
+      return 1;
+    }
+  }
 
   let upstreams;
   try {
