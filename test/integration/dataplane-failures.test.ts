@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { test } from 'node:test';
 import { request } from 'undici';
-import { cluster, get, getJson, irRoute, snapshotOf, startOrigin, startPlane } from './dataplane-harness.js';
+import { cluster, get, irRoute, snapshotOf, startOrigin, startPlane } from './dataplane-harness.js';
 
 async function freePort(): Promise<number> {
   const s = createTcpServer();
