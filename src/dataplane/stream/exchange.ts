@@ -345,6 +345,17 @@ export class Exchange implements MatchRequest, RequestHeadInput, TimedEntry, Dis
     sendLocalReply(this.res, code, { stats: this.ctx.stats, serverName });
   }
 
+  /** See createStreamHandler. */
+  crashed(err: unknown): void {
+    const wasDone = this.done;
+    this.finish();
+    this.ctx.onUpstreamError?.(err, this.route === null ? '' : this.route.id);
+    if (!wasDone || !this.res.writableEnded) {
+      this.ctx.stats.downstreamAborts++;
+      abortResponse(this.res);
+    }
+  }
+
   // --- undici dispatch handler -------------------------------------------------------------
 
   onRequestStart(controller: DispatchController, _context: unknown): void {
@@ -407,9 +418,18 @@ export class Exchange implements MatchRequest, RequestHeadInput, TimedEntry, Dis
   }
 }
 
-/** The listener's request handler: one Exchange per request. */
+/**
+ * The listener's request handler: one Exchange per request. A throw out of the pipeline is a bug;
+ * it must not take the process down, so the request's connection is cut (the client sees the
+ * failure) and the exchange's resources are released.
+ */
 export function createStreamHandler(ctx: StreamContext): (req: IncomingMessage, res: ServerResponse) => void {
   return (_req, res) => {
-    new Exchange(ctx, res).run();
+    const ex = new Exchange(ctx, res);
+    try {
+      ex.run();
+    } catch (err) {
+      ex.crashed(err);
+    }
   };
 }

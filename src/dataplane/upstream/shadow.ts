@@ -58,6 +58,9 @@ class ShadowHandler implements Dispatcher.DispatchHandler {
     this.#registry.release(this.#state);
   }
 
+  // undici tells the handler API generations apart by `onRequestStart`; it must exist.
+  onRequestStart(): void {}
+
   onResponseData(_controller: Dispatcher.DispatchController, _chunk: Buffer): void {}
 
   onResponseEnd(): void {
@@ -106,16 +109,22 @@ export class ShadowSender {
     const timeout = shadow.timeoutMs > 0 ? shadow.timeoutMs : DEFAULT_BACKSTOP_MS;
     this.#clusters.acquire(state);
     this.#stats.shadowRequests++;
-    pool.dispatch(
-      {
-        path,
-        method: ex.method as Dispatcher.HttpMethod,
-        headers: head,
-        body: null,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-      },
-      new ShadowHandler(this.#clusters, state),
-    );
+    const handler = new ShadowHandler(this.#clusters, state);
+    try {
+      pool.dispatch(
+        {
+          path,
+          method: ex.method as Dispatcher.HttpMethod,
+          headers: head,
+          body: null,
+          headersTimeout: timeout,
+          bodyTimeout: timeout,
+        },
+        handler,
+      );
+    } catch {
+      // A mirror never fails the primary.
+      handler.onResponseError();
+    }
   }
 }
