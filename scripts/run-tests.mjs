@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under the given roots (default: src and test) with node:test through tsx.
+// Runs every *.test.ts under the given roots (default: src, test, bench and examples) with node:test through tsx.
 // Node 20's test runner takes no globs, so the file list is built here. Suites that need
 // extra infrastructure live in their own folders and their own npm scripts (test/k8s, test/soak).
 import { spawn } from 'node:child_process';
@@ -22,7 +22,7 @@ function collect(dir, out) {
 }
 
 const files = [];
-for (const root of roots.length > 0 ? roots : ['src', 'test']) {
+for (const root of roots.length > 0 ? roots : ['src', 'test', 'bench', 'examples']) {
   if (statSync(root, { throwIfNoEntry: false })?.isDirectory()) collect(root, files);
   else if (root.endsWith('.test.ts')) files.push(root);
 }
