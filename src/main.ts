@@ -5,14 +5,16 @@
  */
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Registry } from 'prom-client';
 import { buildDiag } from './admin/diag/diag.js';
 import { type AdminServer, type Readiness, startAdminServer } from './admin/server.js';
 import type { ServeSettings } from './bootstrap/settings.js';
 import { type DataPlaneHost, LocalDataPlane } from './control/data-plane-host.js';
 import { Reconciler } from './control/reconciler.js';
 import { WorkerDataPlanes } from './control/workers.js';
+import { GatewayError } from './errors/gateway-error.js';
 import { buildIr } from './ir/build.js';
+import { registerControlMetrics, registerDataPlaneMetrics } from './observability/metrics.js';
 import { legateVersion } from './observability/version.js';
 import { buildResourceSet } from './resources/build.js';
 import type { SourceSnapshot } from './resources/types.js';
@@ -38,7 +40,13 @@ export function buildIrFromSources(
   return buildIr(resources, { ambassadorId: settings.ambassadorId, namespace: settings.namespace });
 }
 
-export async function runGateway(settings: ServeSettings, opts: { logger?: Logger } = {}): Promise<Gateway> {
+export interface RunOptions {
+  readonly logger?: Logger;
+  /** Called once when the gateway cannot serve at all (its listener cannot be opened). */
+  readonly onFatal?: (err: GatewayError) => void;
+}
+
+export async function runGateway(settings: ServeSettings, opts: RunOptions = {}): Promise<Gateway> {
   const logger = opts.logger ?? pino({ level: settings.logLevel, base: { pid: process.pid } });
   const bootTime = new Date();
   const sources: Source[] = [new FileSource({ dir: settings.configDir })];
@@ -76,13 +84,30 @@ export async function runGateway(settings: ServeSettings, opts: { logger?: Logge
           }
         }
       } else if (o.kind === 'failed') {
-        logger.error({ err: o.error }, 'configuration not applied; the previous one stays live');
+        if (o.error instanceof GatewayError && o.error.code === 'GW_ERR_LISTEN') {
+          logger.fatal({ code: o.error.code }, o.error.message);
+          opts.onFatal?.(o.error);
+        } else {
+          logger.error({ err: o.error }, 'configuration not applied; the previous one stays live');
+        }
       }
     },
   });
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'legate_control_' });
+  registerControlMetrics(registry, () => ({ ir: reconciler.lastIr, reconcile: reconciler.stats }));
+  // In-process data plane: its counters join this registry. Workers expose theirs to the aggregator.
+  const aggregator = host instanceof LocalDataPlane ? null : new AggregatorRegistry();
+  if (host instanceof LocalDataPlane) {
+    registerDataPlaneMetrics(registry, () => host.plane?.stats.snapshot() ?? null);
+  }
+  const metrics = async () => {
+    const own = await registry.metrics();
+    if (!aggregator) return { contentType: registry.contentType, body: own };
+    const workers = await aggregator.clusterMetrics();
+    return { contentType: registry.contentType, body: `${own}\n${workers}` };
+  };
 
   const readiness = (): Readiness => {
     if (!reconciler.synced) return { ready: false, reason: 'waiting for the initial read of every source' };
@@ -124,7 +149,7 @@ export async function runGateway(settings: ServeSettings, opts: { logger?: Logge
           version: legateVersion(),
         });
       },
-      metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+      metrics,
     },
   });
 

@@ -75,7 +75,14 @@ async function routes(args: readonly string[]): Promise<number> {
 
 async function serve(args: readonly string[]): Promise<number> {
   const settings = parseServeArgs(args);
-  const gateway = await runGateway(settings);
+  let onFatal: (() => void) | null = null;
+  let fatalSeen = false;
+  const gateway = await runGateway(settings, {
+    onFatal: () => {
+      fatalSeen = true;
+      onFatal?.();
+    },
+  });
   const { logger } = gateway;
   logger.info(
     {
@@ -104,6 +111,11 @@ async function serve(args: readonly string[]): Promise<number> {
         },
       );
     };
+    onFatal = () => {
+      stopping = true;
+      gateway.close().finally(() => resolve(1));
+    };
+    if (fatalSeen) onFatal();
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });

@@ -11,6 +11,7 @@
 import type { AddressInfo } from 'node:net';
 import type { HostPort } from '../bootstrap/settings.js';
 import { type DataPlane, startDataPlane } from '../dataplane/index.js';
+import { GatewayError } from '../errors/gateway-error.js';
 import type { Ir } from '../ir/types.js';
 import { compileSnapshot } from '../snapshot/compile.js';
 import { SnapshotStore } from '../snapshot/store.js';
@@ -75,8 +76,13 @@ export class LocalDataPlane implements DataPlaneHost {
     this.#applier.apply(ir);
     // Listen only once there is a configuration to serve, so no request meets an empty gateway.
     if (!this.#plane) {
-      this.#starting ??= startDataPlane({ store: this.#applier.store, listen: this.#listen });
-      this.#plane = await this.#starting;
+      this.#starting ??= listenOrFail(this.#applier.store, this.#listen);
+      try {
+        this.#plane = await this.#starting;
+      } catch (err) {
+        this.#starting = null;
+        throw err;
+      }
       this.#applier.attach(this.#plane);
     }
   }
@@ -95,5 +101,17 @@ export class LocalDataPlane implements DataPlaneHost {
   async close(drainMs: number): Promise<void> {
     const plane = this.#plane ?? (this.#starting ? await this.#starting : null);
     await plane?.close({ drainMs });
+  }
+}
+
+/** Starts a data plane; a listener that cannot be opened becomes GW_ERR_LISTEN (fatal). */
+export async function listenOrFail(store: SnapshotStore, listen: HostPort): Promise<DataPlane> {
+  try {
+    return await startDataPlane({ store, listen });
+  } catch (err) {
+    throw new GatewayError('GW_ERR_LISTEN', {
+      message: `cannot listen on ${listen.host}:${listen.port}: ${err instanceof Error ? err.message : String(err)}`,
+      cause: err,
+    });
   }
 }

@@ -15,6 +15,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { HostPort } from '../bootstrap/settings.js';
+import { GatewayError } from '../errors/gateway-error.js';
 import type { Ir } from '../ir/types.js';
 import type { DataPlaneHost, DataPlaneStatus } from './data-plane-host.js';
 
@@ -28,7 +29,8 @@ export type FromWorker =
   /** The worker listens for messages now; nothing may be sent to it before this. */
   | { readonly type: 'ready' }
   | { readonly type: 'applied'; readonly seq: number; readonly hash: string; readonly address: AddressInfo }
-  | { readonly type: 'apply-failed'; readonly seq: number; readonly error: string };
+  /** `fatal`: the worker cannot serve at all (its listener could not be opened). */
+  | { readonly type: 'apply-failed'; readonly seq: number; readonly error: string; readonly fatal: boolean };
 
 interface WorkerSlot {
   worker: Worker;
@@ -58,6 +60,8 @@ export class WorkerDataPlanes implements DataPlaneHost {
   #ir: Ir | null = null;
   #closing = false;
   #restarts = 0;
+  /** Set when a worker cannot serve at all; every pending and later apply fails with it. */
+  #fatal: GatewayError | null = null;
 
   constructor(opts: {
     workers: number;
@@ -89,6 +93,7 @@ export class WorkerDataPlanes implements DataPlaneHost {
     }
     for (const slot of this.#slots.values()) this.#send(slot, { type: 'apply', seq, ir });
     await this.#waitFor(() => this.#allAt(seq), APPLY_TIMEOUT_MS, `workers to apply configuration ${seq}`);
+    if (this.#fatal) throw this.#fatal;
   }
 
   status(): DataPlaneStatus {
@@ -142,6 +147,7 @@ export class WorkerDataPlanes implements DataPlaneHost {
         slot.address = msg.address;
       } else if (msg.type === 'apply-failed') {
         this.#onEvent('worker-apply-failed', { worker: worker.id, seq: msg.seq, error: msg.error });
+        if (msg.fatal) this.#fatal ??= new GatewayError('GW_ERR_LISTEN', { message: msg.error });
       }
       this.#notify();
     });
@@ -184,10 +190,12 @@ export class WorkerDataPlanes implements DataPlaneHost {
   }
 
   #waitFor(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (this.#fatal) return Promise.reject(this.#fatal);
     if (done()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const check = () => {
-        if (this.#seq > 0 && done()) finish(null);
+        if (this.#fatal) finish(this.#fatal);
+        else if (this.#seq > 0 && done()) finish(null);
       };
       const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what}`)), timeoutMs);
       const finish = (err: Error | null) => {

@@ -4,9 +4,12 @@
  * On `drain` it stops accepting, lets in-flight requests finish, and exits.
  */
 import type { AddressInfo } from 'node:net';
-import { SnapshotApplier } from '../control/data-plane-host.js';
+import { AggregatorRegistry, collectDefaultMetrics, register } from 'prom-client';
+import { listenOrFail, SnapshotApplier } from '../control/data-plane-host.js';
 import type { FromWorker, ToWorker } from '../control/workers.js';
-import { type DataPlane, startDataPlane } from './index.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import { registerDataPlaneMetrics } from '../observability/metrics.js';
+import type { DataPlane } from './index.js';
 
 const applier = new SnapshotApplier();
 const listen = {
@@ -16,6 +19,13 @@ const listen = {
 let plane: DataPlane | null = null;
 let queue: Promise<void> = Promise.resolve();
 
+// The control process's AggregatorRegistry collects this process's global registry over IPC.
+// prom-client installs the worker side of that exchange only when an AggregatorRegistry is
+// constructed, so one is made here, unused otherwise.
+new AggregatorRegistry();
+collectDefaultMetrics({ prefix: 'legate_' });
+registerDataPlaneMetrics(register, () => plane?.stats.snapshot() ?? null);
+
 function reply(msg: FromWorker): void {
   process.send?.(msg);
 }
@@ -24,12 +34,13 @@ async function onApply(seq: number, ir: ToWorker & { type: 'apply' }): Promise<v
   try {
     applier.apply(ir.ir);
     if (!plane) {
-      plane = await startDataPlane({ store: applier.store, listen });
+      plane = await listenOrFail(applier.store, listen);
       applier.attach(plane);
     }
     reply({ type: 'applied', seq, hash: ir.ir.hash, address: plane.address as AddressInfo });
   } catch (err) {
-    reply({ type: 'apply-failed', seq, error: err instanceof Error ? err.message : String(err) });
+    const fatal = err instanceof GatewayError && err.code === 'GW_ERR_LISTEN';
+    reply({ type: 'apply-failed', seq, error: err instanceof Error ? err.message : String(err), fatal });
   }
 }
 

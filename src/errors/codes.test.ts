@@ -20,5 +20,6 @@ test('every code in the registry is documented with its status and flag', () => 
 });
 
 test('docs/errors.md documents no code the registry lacks', () => {
-  for (const code of rows.keys()) assert.ok(code in ErrorCodes, `${code} is documented but not in the registry`);
+  for (const code of rows.keys())
+    assert.ok(code in ErrorCodes, `${code} is documented but not in the registry`);
 });

@@ -28,6 +28,7 @@ export const ErrorCodes = {
   GW_ERR_DOWNSTREAM_RESET: { message: 'client closed the connection', flag: 'DC' },
   GW_ERR_CONFIG_LOAD: { message: 'configuration could not be loaded' },
   GW_ERR_BOOTSTRAP: { message: 'invalid startup settings' },
+  GW_ERR_LISTEN: { message: 'the proxy listener could not be opened' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -75,16 +76,22 @@ test('admin endpoints: health, Emissary probes, diag JSON with errors and routes
     d.status.config_hash,
   );
 
+  // The good route works although the bad object was rejected; an unknown path is a counted 404.
+  assert.equal((await get(`${gw.url}/good/x`)).status, 200);
+  assert.equal((await get(`${gw.url}/missing`)).status, 404);
   const metrics = await get(`${a}/metrics`);
   assert.equal(metrics.status, 200);
-  assert.match(metrics.text, /^# HELP /m);
+  assert.match(metrics.text, /^legate_downstream_requests_total 2$/m);
+  assert.match(
+    metrics.text,
+    /^legate_local_replies_total\{code="GW_ERR_NO_ROUTE",status="404",flag="NR"\} 1$/m,
+  );
+  assert.match(metrics.text, /^legate_config_resources\{state="Rejected"\} 1$/m);
+  assert.match(metrics.text, /^legate_routes 1$/m);
 
   assert.equal((await get(`${a}/ready`, 'POST')).status, 405);
   assert.equal((await get(`${a}/nope`)).status, 404);
   assert.match((await get(`${a}/`)).text, /\/diag/);
-
-  // The good route works although the bad object was rejected.
-  assert.equal((await get(`${gw.url}/good/x`)).status, 200);
 });
 
 async function runCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -127,4 +134,30 @@ test('legate validate prints file:line kind/namespace/name field: message and ex
   const usage = await runCli(['validate']);
   assert.equal(usage.code, 2);
   assert.equal((await runCli(['frobnicate'])).code, 2);
+});
+
+test('legate serve exits with status 1 when its listener cannot be opened', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'legate-cli-'));
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  t.after(async () => {
+    taken.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await writeFile(join(dir, 'a.yaml'), docs(mapping('a', { prefix: '/a/', service: 'a:80' })));
+  const port = (taken.address() as { port: number }).port;
+  const result = await runCli([
+    'serve',
+    '--config',
+    dir,
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--admin',
+    '127.0.0.1:0',
+    '--workers',
+    '1',
+    '--log-level',
+    'silent',
+  ]);
+  assert.equal(result.code, 1);
 });

@@ -50,4 +50,12 @@ test('two workers: serve, reload on both, replace a dead worker', async (t) => {
   assert.ok(!workerPids().includes(victimPid), 'the dead worker was replaced');
   assert.equal(gw.gateway.readiness().ready, true, 'ready again with two workers');
   for (let i = 0; i < 20; i++) assert.equal(await getUpstreamName(gw.url), '200 b');
+
+  // /metrics sums the workers' counters: at least the 20 requests since the restart (the dead
+  // worker's counts went with it), and every request so far at most.
+  const res = await request(`${gw.adminUrl}/metrics`);
+  const text = await res.body.text();
+  const m = /^legate_downstream_requests_total (\d+)$/m.exec(text);
+  assert.ok(m, 'aggregated request counter present');
+  assert.ok(Number(m[1]) >= 20 && Number(m[1]) <= 60, `legate_downstream_requests_total ${m[1]}`);
 });
