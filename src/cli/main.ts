@@ -16,13 +16,13 @@ const USAGE = `Usage: legate <command> [options]
 
 Commands:
   serve --config DIR [--listen HOST:PORT] [--admin HOST:PORT] [--workers N] [--ambassador-id ID]
-        [--namespace NS] [--log-level LEVEL]
+        [--gateway-namespace NS] [--log-level LEVEL]
       Serve the configuration in DIR and apply every change to it live.
       Defaults: --listen 0.0.0.0:8080, --admin 127.0.0.1:8877, --workers one per core.
-  validate DIR [--ambassador-id ID] [--namespace NS] [--strict]
+  validate DIR [--ambassador-id ID] [--gateway-namespace NS] [--strict]
       Print every problem as "file:line kind/namespace/name field: message".
       Exits 1 when an object is rejected (with --strict: on warnings too).
-  routes DIR [--json] [--ambassador-id ID] [--namespace NS]
+  routes DIR [--json] [--ambassador-id ID] [--gateway-namespace NS]
       Print the compiled route table in evaluation order.
   version
       Print the version.
@@ -36,7 +36,7 @@ async function loadIr(dir: string, ambassadorId: string, namespace: string): Pro
 function offlineArgs(args: readonly string[], extra: Record<string, { type: 'boolean' }>) {
   const { values, positionals } = parseArgs({
     args: [...args],
-    options: { 'ambassador-id': { type: 'string' }, namespace: { type: 'string' }, ...extra },
+    options: { 'ambassador-id': { type: 'string' }, 'gateway-namespace': { type: 'string' }, ...extra },
     allowPositionals: true,
     strict: true,
   });
@@ -46,7 +46,11 @@ function offlineArgs(args: readonly string[], extra: Record<string, { type: 'boo
   return {
     dir: positionals[0]!,
     ambassadorId: (values['ambassador-id'] as string | undefined) ?? process.env.AMBASSADOR_ID ?? 'default',
-    namespace: (values.namespace as string | undefined) ?? process.env.AMBASSADOR_NAMESPACE ?? 'default',
+    namespace:
+      (values['gateway-namespace'] as string | undefined) ??
+      process.env.AMBASSADOR_NAMESPACE ??
+      process.env.POD_NAMESPACE ??
+      'default',
     flags: values as Record<string, unknown>,
   };
 }
