@@ -35,22 +35,28 @@ const kTrue = /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/;
 const kFalse = /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/;
 const kSkippedTags = new Set(['tag:yaml.org,2002:timestamp']);
 
+/**
+ * The dialect as a `customTags` hook for the yaml library's 1.1 schema. Exported so the file
+ * source's fast loader (`sources/file/fast-yaml.ts`) resolves plain scalars with exactly these tags.
+ */
+export const kYamlCustomTags = (tags: unknown[]): never =>
+  tags
+    .filter((t) => {
+      const tag = t as { tag?: string; format?: string };
+      return !kSkippedTags.has(tag.tag ?? '') && tag.format !== 'TIME';
+    })
+    .map((t) => {
+      // Single-letter y/n stay strings (as in PyYAML, which Emissary used): `y: 1` keeps key "y".
+      const tag = t as { tag?: string; test?: RegExp };
+      if (tag.tag !== 'tag:yaml.org,2002:bool' || !tag.test) return t;
+      const yes = tag.test.test('yes');
+      return { ...tag, test: yes ? kTrue : kFalse };
+    }) as never;
+
 const kOptions = {
   version: '1.1' as const,
   // Drop timestamp and base-60 (`format: 'TIME'`) resolution; see header.
-  customTags: (tags: unknown[]) =>
-    tags
-      .filter((t) => {
-        const tag = t as { tag?: string; format?: string };
-        return !kSkippedTags.has(tag.tag ?? '') && tag.format !== 'TIME';
-      })
-      .map((t) => {
-        // Single-letter y/n stay strings (as in PyYAML, which Emissary used): `y: 1` keeps key "y".
-        const tag = t as { tag?: string; test?: RegExp };
-        if (tag.tag !== 'tag:yaml.org,2002:bool' || !tag.test) return t;
-        const yes = tag.test.test('yes');
-        return { ...tag, test: yes ? kTrue : kFalse };
-      }) as never,
+  customTags: kYamlCustomTags,
   uniqueKeys: true,
   prettyErrors: true,
 };
