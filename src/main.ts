@@ -18,6 +18,7 @@ import { registerControlMetrics, registerDataPlaneMetrics } from './observabilit
 import { legateVersion } from './observability/version.js';
 import { buildResourceSet } from './resources/build.js';
 import type { SourceSnapshot } from './resources/types.js';
+import { attachFieldLines, snapshotTexts } from './sources/file/field-lines.js';
 import { FileSource } from './sources/file/file-source.js';
 import type { Source } from './sources/source.js';
 
@@ -37,7 +38,10 @@ export function buildIrFromSources(
   settings: Pick<ServeSettings, 'ambassadorId' | 'namespace'>,
 ) {
   const resources = buildResourceSet(sets, { ambassadorId: settings.ambassadorId });
-  return buildIr(resources, { ambassadorId: settings.ambassadorId, namespace: settings.namespace });
+  const ir = buildIr(resources, { ambassadorId: settings.ambassadorId, namespace: settings.namespace });
+  // Sources parse without per-field lines; add them for the objects with problems only.
+  const statuses = attachFieldLines(ir.statuses, snapshotTexts(sets));
+  return statuses === ir.statuses ? ir : { ...ir, statuses };
 }
 
 export interface RunOptions {

@@ -28,6 +28,12 @@ export interface SourceSnapshot {
   readonly source: string;
   readonly objects: readonly SourceObject[];
   readonly problems: readonly SourceProblem[];
+  /**
+   * Text each object was parsed from, by `location.file` (file sources only; for a broken file,
+   * its last good contents). Lets field lines be worked out after the build for the few objects
+   * with problems (`sources/file/field-lines.ts`) instead of for every object while parsing.
+   */
+  readonly texts?: Readonly<Record<string, string>>;
 }
 
 /** Condition reasons are CamelCase constants; each says what happened to the object. */

@@ -148,7 +148,7 @@ const kAmbiguous = new RegExp(
     String.raw`'(?:[^'\n]|'')*'#`,
     String.raw`^\.\.\.[ \t]+[^\s#]`,
     String.raw`^[ \t]*[|>]`,
-    String.raw`[|>][+-]?[0-9]`,
+    '[|>][+-]?[0-9]',
     String.raw`(?:^|[\s,[{])\?(?:\s|$)`,
     String.raw`[\]}]\s*:(?:[\s,\]}]|$)`,
     String.raw`[[{,]\s*:`,

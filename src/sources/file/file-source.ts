@@ -14,6 +14,8 @@
  *   rename-replace files, new subdirectories on platforms without recursive watch, and Kubernetes
  *   ConfigMap volumes (whose files are symlinks through a `..data` link that is swapped atomically).
  * - Publishes only when something changed; never two scans at once.
+ * - Files are parsed in lazy mode (no per-field lines); the snapshot carries each file's text so
+ *   `attachFieldLines` can add lines for the objects that end up with a problem.
  */
 import { type FSWatcher, watch } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -41,6 +43,8 @@ interface FileState {
   stamp: string;
   /** Objects of the last successful parse (kept while the file is broken). */
   objects: SourceObject[];
+  /** The text `objects` were parsed from (for field lines on demand). */
+  text: string | undefined;
   /** Problems of the current contents. */
   problems: SourceProblem[];
 }
@@ -96,14 +100,16 @@ class DirectoryState {
         this.files.set(f.rel, {
           stamp: f.stamp,
           objects: prev?.objects ?? [],
+          text: prev?.text,
           problems: [{ location: { source: this.source, file: f.rel }, message: errMessage(err) }],
         });
         continue;
       }
-      const parsed = parseConfigText(text, f.rel, this.source);
+      const parsed = parseConfigText(text, f.rel, this.source, { fieldLines: 'lazy' });
       this.files.set(f.rel, {
         stamp: f.stamp,
         objects: parsed.ok ? parsed.objects : (prev?.objects ?? []),
+        text: parsed.ok ? text : prev?.text,
         problems: parsed.problems,
       });
     }
@@ -120,13 +126,15 @@ class DirectoryState {
     const names = [...this.files.keys()].sort();
     const objects: SourceObject[] = [];
     const problems: SourceProblem[] = [];
+    const texts: Record<string, string> = {};
     if (this.rootProblem) problems.push(this.rootProblem);
     for (const name of names) {
       const st = this.files.get(name)!;
       for (const o of st.objects) objects.push(o);
       for (const p of st.problems) problems.push(p);
+      if (st.text !== undefined) texts[name] = st.text;
     }
-    return { source: this.source, objects, problems };
+    return { source: this.source, objects, problems, texts };
   }
 }
 
