@@ -29,6 +29,7 @@ export const ErrorCodes = {
   GW_ERR_CONFIG_LOAD: { message: 'configuration could not be loaded' },
   GW_ERR_BOOTSTRAP: { message: 'invalid startup settings' },
   GW_ERR_LISTEN: { message: 'the proxy listener could not be opened' },
+  GW_ERR_KUBERNETES_API: { message: 'a Kubernetes API request failed' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,0 +1,170 @@
+/**
+ * Test doubles for the Kubernetes source's unit tests: a manual clock and a scripted `KubeClient`
+ * whose watch streams the test drives event by event (bookmarks, in-stream 410s, drops, silence).
+ * The real API server is exercised in test/k8s; these exist for fault sequences a real server
+ * cannot be made to produce on cue.
+ */
+import type { Timers } from './backoff.js';
+import {
+  KubeApiError,
+  type KubeClient,
+  type KubeRequest,
+  type QueryValue,
+  type WatchEvent,
+} from './client.js';
+
+/** Timers fire only when the test advances time. */
+export class FakeTimers implements Timers {
+  #now = 0;
+  #seq = 0;
+  readonly pending = new Map<number, { at: number; ms: number; fn: () => void }>();
+  now(): number {
+    return this.#now;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.#seq;
+    this.pending.set(id, { at: this.#now + ms, ms, fn });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.pending.delete(handle as number);
+  }
+  /** Delays of the timers currently pending (to check backoff choices). */
+  delays(): number[] {
+    return [...this.pending.values()].map((p) => p.ms);
+  }
+  async advance(ms: number): Promise<void> {
+    await settle();
+    const until = this.#now + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.pending) if (e[1].at <= until && (!next || e[1].at < next[1].at)) next = e;
+      if (!next) break;
+      this.pending.delete(next[0]);
+      this.#now = next[1].at;
+      next[1].fn();
+      await settle();
+    }
+    this.#now = until;
+    await settle();
+  }
+}
+
+/** Lets pending promise chains run. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** A watch stream the test feeds. */
+export class FakeWatch implements AsyncIterable<WatchEvent> {
+  readonly query: Readonly<Record<string, QueryValue>>;
+  readonly path: string;
+  readonly #queue: (WatchEvent | { end: true } | { error: unknown })[] = [];
+  #wake: (() => void) | null = null;
+  #signal: AbortSignal;
+  closed = false;
+
+  constructor(path: string, query: Readonly<Record<string, QueryValue>>, signal: AbortSignal) {
+    this.path = path;
+    this.query = query;
+    this.#signal = signal;
+    signal.addEventListener('abort', () => this.#kick(), { once: true });
+  }
+  push(type: WatchEvent['type'], object: Record<string, unknown>): void {
+    this.#queue.push({ type, object });
+    this.#kick();
+  }
+  end(): void {
+    this.#queue.push({ end: true });
+    this.#kick();
+  }
+  fail(error: unknown): void {
+    this.#queue.push({ error });
+    this.#kick();
+  }
+  #kick(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+  async *[Symbol.asyncIterator](): AsyncIterator<WatchEvent> {
+    try {
+      for (;;) {
+        if (this.#signal.aborted) throw this.#signal.reason ?? new Error('aborted');
+        const next = this.#queue.shift();
+        if (!next) {
+          await new Promise<void>((r) => {
+            this.#wake = r;
+          });
+          continue;
+        }
+        if ('end' in next) return;
+        if ('error' in next) throw next.error;
+        yield next;
+      }
+    } finally {
+      this.closed = true;
+    }
+  }
+}
+
+export interface ListPage {
+  readonly items: Record<string, unknown>[];
+  readonly rv: string;
+  readonly continue?: string;
+}
+
+/**
+ * Scripted client: `list` answers list requests (return a page or throw), `watchOpen` decides
+ * whether a watch opens (throw to refuse it). Every opened watch is kept in `watches`.
+ */
+export class FakeClient implements KubeClient {
+  readonly requests: KubeRequest[] = [];
+  readonly watches: FakeWatch[] = [];
+  list: (req: KubeRequest) => ListPage = () => ({ items: [], rv: '1' });
+  watchOpen: (path: string, query: Readonly<Record<string, QueryValue>>) => void = () => undefined;
+  write: (req: KubeRequest) => unknown = () => ({});
+
+  async request<T>(req: KubeRequest): Promise<T> {
+    this.requests.push(req);
+    if (req.method !== 'GET') return this.write(req) as T;
+    const page = this.list(req);
+    return {
+      metadata: { resourceVersion: page.rv, ...(page.continue ? { continue: page.continue } : {}) },
+      items: page.items,
+    } as T;
+  }
+
+  async watch(req: {
+    readonly path: string;
+    readonly query: Readonly<Record<string, QueryValue>>;
+    readonly signal: AbortSignal;
+  }): Promise<AsyncIterable<WatchEvent>> {
+    this.watchOpen(req.path, req.query);
+    const w = new FakeWatch(req.path, req.query, req.signal);
+    this.watches.push(w);
+    return w;
+  }
+
+  get lastWatch(): FakeWatch | undefined {
+    return this.watches[this.watches.length - 1];
+  }
+
+  get listCount(): number {
+    return this.requests.filter((r) => r.method === 'GET').length;
+  }
+}
+
+export function statusError(code: number, reason: string, message = reason): KubeApiError {
+  return KubeApiError.fromStatus(code, { kind: 'Status', code, reason, message }, 'test');
+}
+
+/** A Service-like object as list items carry it (no apiVersion/kind). */
+export function obj(
+  ns: string,
+  name: string,
+  rv: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return { metadata: { namespace: ns, name, resourceVersion: rv, uid: `uid-${ns}-${name}` }, ...extra };
+}
