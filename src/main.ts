@@ -10,6 +10,7 @@ import { buildDiag } from './admin/diag/diag.js';
 import { type AdminServer, type Readiness, startAdminServer } from './admin/server.js';
 import type { ServeSettings } from './bootstrap/settings.js';
 import { type DataPlaneHost, LocalDataPlane } from './control/data-plane-host.js';
+import { createKubernetesRuntime, type KubernetesRuntime } from './control/kubernetes.js';
 import { Reconciler } from './control/reconciler.js';
 import { WorkerDataPlanes } from './control/workers.js';
 import { GatewayError } from './errors/gateway-error.js';
@@ -27,6 +28,8 @@ export interface Gateway {
   readonly host: DataPlaneHost;
   readonly admin: AdminServer;
   readonly logger: Logger;
+  /** The Kubernetes source, leader elector and status writer, when `--kubernetes` is on. */
+  readonly kubernetes: KubernetesRuntime | null;
   /** Where the proxy listens, once the first configuration is live. */
   proxyAddress(): AddressInfo | null;
   readiness(): Readiness;
@@ -53,7 +56,9 @@ export interface RunOptions {
 export async function runGateway(settings: ServeSettings, opts: RunOptions = {}): Promise<Gateway> {
   const logger = opts.logger ?? pino({ level: settings.logLevel, base: { pid: process.pid } });
   const bootTime = new Date();
-  const sources: Source[] = [new FileSource({ dir: settings.configDir })];
+  const sources: Source[] = settings.configDir ? [new FileSource({ dir: settings.configDir })] : [];
+  const kube = settings.kubernetes ? createKubernetesRuntime(settings.kubernetes, logger) : null;
+  if (kube) sources.push(kube.source);
   const host: DataPlaneHost =
     settings.workers > 1
       ? new WorkerDataPlanes({
@@ -65,11 +70,16 @@ export async function runGateway(settings: ServeSettings, opts: RunOptions = {})
 
   const reconciler = new Reconciler({
     requiredSources: sources.map((s) => s.name),
-    build: (sets) => buildIrFromSources(sets, settings),
+    build: (sets) => {
+      const ir = buildIrFromSources(sets, settings);
+      kube?.built(sets, ir);
+      return ir;
+    },
     apply: (ir) => host.apply(ir),
     holdoffMs: settings.holdoffMs,
     maxDelayMs: settings.maxDelayMs,
     onSettled: (o) => {
+      kube?.settled(o);
       if (o.kind === 'applied') {
         const rejected = o.ir.statuses.filter((s) => s.state === 'Rejected').length;
         logger.info(
@@ -165,12 +175,14 @@ export async function runGateway(settings: ServeSettings, opts: RunOptions = {})
         logger.error({ err, source: source.name }, 'source failed');
       });
   }
+  kube?.start(abort.signal);
 
   return {
     reconciler,
     host,
     admin,
     logger,
+    kubernetes: kube,
     proxyAddress: () => host.status().address,
     readiness,
     async close() {
@@ -178,7 +190,7 @@ export async function runGateway(settings: ServeSettings, opts: RunOptions = {})
       closing = true;
       abort.abort();
       reconciler.stop();
-      await host.close(settings.drainMs);
+      await Promise.all([host.close(settings.drainMs), kube?.close()]);
       await admin.close();
     },
   };

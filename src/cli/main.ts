@@ -15,9 +15,15 @@ import { loadDirectory } from '../sources/file/file-source.js';
 const USAGE = `Usage: legate <command> [options]
 
 Commands:
-  serve --config DIR [--listen HOST:PORT] [--admin HOST:PORT] [--workers N] [--ambassador-id ID]
+  serve [--config DIR] [--kubernetes [--kubeconfig PATH] [--namespace NS ...] [--publish-address ADDR]
+        [--no-status] [--lease-namespace NS] [--lease-name NAME]]
+        [--listen HOST:PORT] [--admin HOST:PORT] [--workers N] [--ambassador-id ID]
         [--gateway-namespace NS] [--log-level LEVEL]
-      Serve the configuration in DIR and apply every change to it live.
+      Serve the configuration in DIR and/or from the Kubernetes API (in-cluster credentials, or
+      --kubeconfig), applying every change live. --namespace (repeatable or a comma list) limits the
+      watch; the default is every namespace. One replica, elected with a Lease, writes Mapping and
+      Ingress status (--no-status turns that off); Ingress status advertises --publish-address
+      (default: the --listen host, else POD_IP, else 127.0.0.1).
       Defaults: --listen 0.0.0.0:8080, --admin 127.0.0.1:8877, --workers one per core.
   validate DIR [--ambassador-id ID] [--gateway-namespace NS] [--strict]
       Print every problem as "file:line kind/namespace/name field: message".
@@ -91,6 +97,12 @@ async function serve(args: readonly string[]): Promise<number> {
   logger.info(
     {
       config: settings.configDir,
+      kubernetes: settings.kubernetes
+        ? {
+            namespaces: settings.kubernetes.namespaces,
+            kubeconfig: settings.kubernetes.kubeconfig ?? '(in-cluster/default)',
+          }
+        : undefined,
       listen: settings.listen,
       admin: gateway.admin.address,
       workers: settings.workers,

@@ -124,9 +124,12 @@ export class FakeClient implements KubeClient {
   list: (req: KubeRequest) => ListPage = () => ({ items: [], rv: '1' });
   watchOpen: (path: string, query: Readonly<Record<string, QueryValue>>) => void = () => undefined;
   write: (req: KubeRequest) => unknown = () => ({});
+  /** When set, answers every request (object reads, Lease calls) instead of `list`/`write`. */
+  handler: ((req: KubeRequest) => unknown) | null = null;
 
   async request<T>(req: KubeRequest): Promise<T> {
     this.requests.push(req);
+    if (this.handler) return this.handler(req) as T;
     if (req.method !== 'GET') return this.write(req) as T;
     const page = this.list(req);
     return {
