@@ -127,3 +127,25 @@ test('FileSource does not publish when nothing changed, and stops on abort', asy
   await new Promise((r) => setTimeout(r, 150));
   assert.equal(c.pending, 0);
 });
+
+test('snapshots carry the last good text of each file; objects carry document lines, not field lines', async (t) => {
+  const dir = tempDir(t);
+  const good = `# first\n${mapping('a')}`;
+  writeFileSync(join(dir, 'a.yaml'), good);
+  const first = await loadDirectory(dir);
+  assert.deepEqual(first.texts, { 'a.yaml': good });
+  assert.deepEqual(first.objects[0].location, { source: 'file', file: 'a.yaml', line: 2, docIndex: 0 });
+
+  const source = new FileSource({ dir, debounceMs: 5, pollIntervalMs: 20 });
+  const ac = new AbortController();
+  t.after(() => ac.abort());
+  const seen: SourceSnapshot[] = [];
+  await source.start(ac.signal, (s) => seen.push(s));
+  writeFileSync(join(dir, 'a.yaml'), 'kind: [\n');
+  for (let i = 0; i < 200 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(seen.length, 2);
+  // Broken now: the last good objects stay, and so does the text they were read from.
+  assert.equal(seen[1].problems.length, 1);
+  assert.deepEqual(names(seen[1]), ['a']);
+  assert.deepEqual(seen[1].texts, { 'a.yaml': good });
+});
