@@ -3,13 +3,15 @@
  *
  * Called by the reconciler and by `legate validate` with the whole current resource set (never a
  * diff). A fresh IR per call, from ordered processors (Contour's DAG builder shape):
- *   module → services (cluster registry) → mappings (validate, group, weigh, order).
+ *   module → services (cluster registry) → ingress (routes from Ingresses) → mappings (validate,
+ *   group, weigh, order; the Ingress routes join this one ordering step).
  * Contract: pure and deterministic (same input → byte-identical output), no I/O, never throws;
  * every finding is a `Condition` on the object that caused it (critical = left out), and the
  * returned `statuses` hold every input status with those conditions merged in.
  */
 import type { ResourceMeta, ResourceSet } from '../resources/types.js';
 import { canonicalJson, sha256Hex } from './canonical.js';
+import { processIngresses } from './processors/ingress.js';
 import { processMappings } from './processors/mappings.js';
 import { processModules } from './processors/module.js';
 import { ClusterRegistry } from './processors/services.js';
@@ -33,13 +35,16 @@ export function buildIr(resources: ResourceSet, opts: BuildIrOptions): Ir {
     gatewayNamespace,
     useAmbassadorNamespace: module.useAmbassadorNamespaceForServiceResolution,
   });
-  const routes = processMappings(resources.mappings, { module, clusters, acc });
+  const ingressRoutes = processIngresses(resources.ingresses ?? [], { module, clusters, acc });
+  const routes = processMappings(resources.mappings, { module, clusters, acc }, ingressRoutes);
 
   const metas: ResourceMeta[] = [
     ...resources.modules,
     ...resources.mappings,
     ...resources.services,
     ...resources.endpointSlices,
+    ...(resources.ingresses ?? []),
+    ...(resources.ingressClasses ?? []),
   ];
   return {
     hash: hashInput(resources, opts.ambassadorId, gatewayNamespace),
@@ -65,6 +70,8 @@ export function hashInput(resources: ResourceSet, ambassadorId: string, namespac
       modules: resources.modules,
       services: resources.services,
       endpointSlices: resources.endpointSlices,
+      ingresses: resources.ingresses ?? [],
+      ingressClasses: resources.ingressClasses ?? [],
       statuses: resources.statuses,
     }),
   );

@@ -97,7 +97,7 @@ metadata:
   assert.equal(rs.statuses[0].conditions[0].critical, false);
 });
 
-test('annotation on an Ingress is read; the Ingress itself is ignored for now', () => {
+test('annotation on an Ingress is read whatever its class; a class-less Ingress itself is ignored', () => {
   const rs = build(`apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:

@@ -20,6 +20,16 @@ import type { TSchema } from '@sinclair/typebox';
 import { formatLocation, type ResourceLocation, resourceKey } from './key.js';
 import { expandAnnotation, kConfigAnnotation } from './normalize/annotation.js';
 import {
+  bracketIndexes,
+  checkIngressSpec,
+  isOurController,
+  type KnownClass,
+  kAmbassadorIdAnnotation,
+  kDefaultClassAnnotation,
+  kIngressClassAnnotation,
+  selectIngressClass,
+} from './normalize/ingress.js';
+import {
   ambassadorIdMatches,
   foldFlat,
   isFlatLayout,
@@ -38,10 +48,14 @@ import {
   kKubernetesKindsNotServed,
   MappingSpec as MappingSpecSchema,
 } from './schemas/index.js';
+import type { IngressClassSpec, IngressSpec } from './schemas/networking.k8s.io/ingress.js';
 import { validateValue } from './schemas/validate.js';
 import {
   type Condition,
   type EndpointSliceResource,
+  type IngressClassResource,
+  type IngressClassSelection,
+  type IngressResource,
   type MappingResource,
   type ModuleResource,
   Reason,
@@ -70,7 +84,18 @@ type Payload =
   | { readonly list: 'mappings'; readonly spec: MappingSpec }
   | { readonly list: 'modules'; readonly spec: ModuleResource['spec'] }
   | { readonly list: 'services'; readonly spec: ServiceSpec }
-  | { readonly list: 'endpointSlices'; readonly spec: EndpointSliceSpec; readonly serviceName: string };
+  | { readonly list: 'endpointSlices'; readonly spec: EndpointSliceSpec; readonly serviceName: string }
+  | {
+      readonly list: 'ingresses';
+      readonly spec: IngressSpec;
+      readonly classAnnotation: unknown;
+      readonly creationTimestamp: string | undefined;
+      /** Validation findings, recorded only if class selection finds the Ingress is ours. */
+      readonly errors: readonly Condition[];
+      /** Set by the class-selection pass in `finish()`. */
+      selection?: IngressClassSelection;
+    }
+  | { readonly list: 'ingressClasses'; readonly spec: IngressClassSpec; readonly isDefault: boolean };
 
 /** One object being read. Mutable while the build runs; frozen into plain data at the end. */
 interface Entry {
@@ -113,6 +138,8 @@ class Builder {
   /** identity → first entry in use with it. */
   private readonly claimed = new Map<string, Entry>();
   private ambassadorModule: Entry | undefined;
+  /** IngressClass name → what class selection needs to know (filled while reading). */
+  private readonly ingressClasses = new Map<string, KnownClass>();
 
   constructor(private readonly opts: Required<BuildOptions>) {}
 
@@ -201,8 +228,13 @@ class Builder {
     const rawName = metadata?.['name'];
     const name = typeof rawName === 'string' && rawName !== '' ? rawName : kUnnamed;
     const rawNs = metadata?.['namespace'];
+    // IngressClass is cluster-scoped: its key has an empty namespace (`IngressClass//name`).
     const namespace =
-      typeof rawNs === 'string' && rawNs !== '' ? rawNs : (parent?.namespace ?? this.opts.namespace);
+      kind === 'IngressClass' && !parent
+        ? ''
+        : typeof rawNs === 'string' && rawNs !== ''
+          ? rawNs
+          : (parent?.namespace ?? this.opts.namespace);
     const shownKind = kind || 'Unknown';
     const e = this.entry({
       identity: resourceKey({ kind: shownKind, namespace, name }),
@@ -297,13 +329,19 @@ class Builder {
     }
     if (typeof metadata['generation'] === 'number') e.generation = metadata['generation'];
 
+    if (kind === 'Ingress' && apiVersion === 'networking.k8s.io/v1') {
+      this.readIngress(e, obj, metadata);
+      this.expand(e, metadata, namespace);
+      return e;
+    }
+    if (kind === 'IngressClass') return this.readIngressClass(e, obj, metadata);
     if (kind === 'Ingress') {
-      // Served only for its annotation for now; the Ingress itself comes later.
+      // Older Ingress versions are served only for their annotation.
       e.ignored = true;
       e.conditions.push({
         reason: Reason.UnknownKind,
         critical: false,
-        message: 'Ingress is not served by Legate yet; only its getambassador.io/config annotation is read',
+        message: `Ingress ${apiVersion} is not served (only networking.k8s.io/v1); only its getambassador.io/config annotation is read`,
       });
       this.expand(e, metadata, namespace);
       return e;
@@ -430,6 +468,100 @@ class Builder {
     return e;
   }
 
+  /**
+   * networking.k8s.io/v1 Ingress: ambassador-id annotation → schema → API-server checks. Whether
+   * it is this gateway's (class selection) is decided in `finish()`, once every IngressClass is
+   * known; validation findings count only then, so another controller's Ingress is never Rejected.
+   */
+  private readIngress(e: Entry, obj: Record<string, unknown>, metadata: Record<string, unknown>): void {
+    const annotations = isRecord(metadata['annotations']) ? metadata['annotations'] : {};
+    if (this.ignoredById(e, annotations)) return;
+    const spec = isRecord(obj['spec']) ? obj['spec'] : {};
+    let errors = validateValue(kCoreSchemas['networking.k8s.io/v1 Ingress'], spec, 'spec').map((c) =>
+      c.field ? { ...c, field: bracketIndexes(c.field) } : c,
+    );
+    if (errors.length === 0) errors = checkIngressSpec(spec as IngressSpec);
+    const ts = metadata['creationTimestamp'];
+    const className = spec['ingressClassName'];
+    this.accept(e, {
+      list: 'ingresses',
+      spec: (typeof className === 'string' || className === undefined
+        ? spec
+        : { ...spec, ingressClassName: undefined }) as IngressSpec,
+      classAnnotation: annotations[kIngressClassAnnotation],
+      creationTimestamp: typeof ts === 'string' ? ts : ts instanceof Date ? ts.toISOString() : undefined,
+      errors,
+    });
+  }
+
+  /** IngressClass: ours when its controller is Legate's or Emissary's and the ambassador id matches. */
+  private readIngressClass(e: Entry, obj: Record<string, unknown>, metadata: Record<string, unknown>): Entry {
+    const spec = obj['spec'] ?? {};
+    const errors = validateValue(kCoreSchemas['networking.k8s.io/v1 IngressClass'], spec, 'spec');
+    if (errors.length > 0) return pushAll(e, errors);
+    const annotations = isRecord(metadata['annotations']) ? metadata['annotations'] : {};
+    const isDefault = annotations[kDefaultClassAnnotation] === 'true';
+    const controller = (spec as IngressClassSpec).controller;
+    if (!isOurController(controller)) {
+      const why = `IngressClass "${e.name}" belongs to controller ${JSON.stringify(controller ?? '')}, not Legate`;
+      this.ingressClasses.set(e.name, { ours: false, isDefault, why });
+      e.ignored = true;
+      e.conditions.push({ reason: Reason.IngressClassMismatch, critical: false, message: `${why}; ignored` });
+      return e;
+    }
+    if (this.ignoredById(e, annotations)) {
+      this.ingressClasses.set(e.name, {
+        ours: false,
+        isDefault,
+        why: `IngressClass "${e.name}" is for another ambassador id (${kAmbassadorIdAnnotation})`,
+      });
+      return e;
+    }
+    if (this.accept(e, { list: 'ingressClasses', spec: spec as IngressClassSpec, isDefault }))
+      this.ingressClasses.set(e.name, { ours: true, isDefault });
+    return e;
+  }
+
+  /** Emissary's per-object `getambassador.io/ambassador-id` annotation (default "default"). */
+  private ignoredById(e: Entry, annotations: Record<string, unknown>): boolean {
+    const raw = annotations[kAmbassadorIdAnnotation];
+    const id = typeof raw === 'string' && raw !== '' ? raw : 'default';
+    if (ambassadorIdMatches([id], this.opts.ambassadorId)) return false;
+    e.ignored = true;
+    e.conditions.push({
+      reason: Reason.AmbassadorIdMismatch,
+      field: `metadata.annotations.${kAmbassadorIdAnnotation}`,
+      critical: false,
+      message: `ambassador id "${id}" is not this gateway's id "${this.opts.ambassadorId}"; ignored`,
+    });
+    return true;
+  }
+
+  /** Class selection for every Ingress read (see `normalize/ingress.ts`); not ours → Ignored. */
+  private selectIngresses(): void {
+    for (const e of this.entries) {
+      const p = e.payload;
+      if (p?.list !== 'ingresses' || e.ignored || isCritical(e)) continue;
+      const d = selectIngressClass({
+        ingressClassName: p.spec.ingressClassName,
+        annotation: p.classAnnotation,
+        classes: this.ingressClasses,
+      });
+      if (d.ours) {
+        p.selection = { via: d.via, name: d.name };
+        pushAll(e, p.errors);
+      } else {
+        e.ignored = true;
+        e.conditions.push({
+          reason: Reason.IngressClassMismatch,
+          critical: false,
+          message: d.message,
+          ...(p.spec.ingressClassName !== undefined ? { field: 'spec.ingressClassName' } : {}),
+        });
+      }
+    }
+  }
+
   /** Marks `e` in use unless another object holds its identity. Returns whether it was accepted. */
   private accept(e: Entry, payload: Payload): boolean {
     const first = this.claimed.get(e.identity);
@@ -470,6 +602,7 @@ class Builder {
   }
 
   finish(): ResourceSet {
+    this.selectIngresses();
     // Keys: the entry in use keeps the plain identity, the others get #2, #3… in input order.
     const groups = new Map<string, Entry[]>();
     for (const e of this.entries) {
@@ -488,6 +621,8 @@ class Builder {
     const modules: ModuleResource[] = [];
     const services: ServiceResource[] = [];
     const endpointSlices: EndpointSliceResource[] = [];
+    const ingresses: IngressResource[] = [];
+    const ingressClasses: IngressClassResource[] = [];
     const statuses: ResourceStatus[] = [];
     for (const e of this.entries) {
       const location = e.parent ? { ...e.location, parent: e.parent.key } : e.location;
@@ -548,6 +683,34 @@ class Builder {
           spec: p.spec,
         };
         services.push(generation === undefined ? r : { ...r, generation });
+      } else if (p.list === 'ingresses') {
+        if (!p.selection) continue;
+        const r: IngressResource = {
+          key: e.key,
+          kind: 'Ingress',
+          apiVersion: e.apiVersion,
+          name: e.name,
+          namespace: e.namespace,
+          labels: e.labels,
+          location,
+          spec: p.spec,
+          ingressClass: p.selection,
+          ...(p.creationTimestamp !== undefined ? { creationTimestamp: p.creationTimestamp } : {}),
+        };
+        ingresses.push(generation === undefined ? r : { ...r, generation });
+      } else if (p.list === 'ingressClasses') {
+        const r: IngressClassResource = {
+          key: e.key,
+          kind: 'IngressClass',
+          apiVersion: e.apiVersion,
+          name: e.name,
+          namespace: e.namespace,
+          labels: e.labels,
+          location,
+          spec: p.spec,
+          isDefault: p.isDefault,
+        };
+        ingressClasses.push(generation === undefined ? r : { ...r, generation });
       } else {
         const r: EndpointSliceResource = {
           key: e.key,
@@ -563,7 +726,7 @@ class Builder {
         endpointSlices.push(generation === undefined ? r : { ...r, generation });
       }
     }
-    return { mappings, modules, services, endpointSlices, statuses };
+    return { mappings, modules, services, endpointSlices, ingresses, ingressClasses, statuses };
   }
 }
 

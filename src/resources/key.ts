@@ -54,13 +54,15 @@ export function formatLocation(loc: ResourceLocation, field?: string): string {
 }
 
 /**
- * Line of a field given as a dotted path (`spec.headers.x-foo`) or JSON pointer. Walks up to the
+ * Line of a field given as a dotted path (`spec.headers.x-foo`, `spec.rules[0].host`) or JSON pointer. Walks up to the
  * nearest ancestor that has a recorded line.
  */
 export function lineOfField(loc: ResourceLocation, field: string): number | undefined {
   const lines = loc.fieldLines;
   if (!lines) return loc.line;
-  let pointer = field.startsWith('/') ? field : `/${field.split('.').join('/')}`;
+  // `spec.rules[0].host` (Kubernetes' list-index form) reads as `spec.rules.0.host`.
+  const dotted = field.includes('[') ? field.replace(/\[(\d+)\]/g, '.$1') : field;
+  let pointer = field.startsWith('/') ? field : `/${dotted.split('.').join('/')}`;
   for (;;) {
     const hit = lines[pointer];
     if (hit !== undefined) return hit;

@@ -10,6 +10,7 @@ import type { ResourceLocation } from './key.js';
 import type { EndpointSliceSpec, ServiceSpec } from './schemas/core/types.js';
 import type { MappingSpec } from './schemas/getambassador.io/mapping.js';
 import type { ModuleSpec } from './schemas/getambassador.io/module.js';
+import type { IngressClassSpec, IngressSpec } from './schemas/networking.k8s.io/ingress.js';
 
 /** A parsed object exactly as a source read it (Kubernetes layout), with its location. */
 export interface SourceObject {
@@ -76,6 +77,12 @@ export const Reason = {
   ModuleConflict: 'ModuleConflict',
   /** The object is valid but nothing routes to it (v3alpha1 Mapping without hostname). */
   NotServed: 'NotServed',
+  /** An Ingress or IngressClass belongs to another controller (class not Legate's); ignored. */
+  IngressClassMismatch: 'IngressClassMismatch',
+  /** The object uses a feature Legate does not serve (yet); that part is left out, the rest is used. */
+  Unsupported: 'Unsupported',
+  /** An older object already serves exactly this route; this object's copy of it is not used. */
+  RouteConflict: 'RouteConflict',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
@@ -151,6 +158,31 @@ export interface EndpointSliceResource extends ResourceMeta {
   readonly spec: EndpointSliceSpec;
 }
 
+/** How an Ingress was found to be Legate's (class selection, done by the resources stage). */
+export interface IngressClassSelection {
+  /** `ingressClassName` (naming one of our IngressClasses), the legacy annotation, or our default class. */
+  readonly via: 'ingressClassName' | 'annotation' | 'default';
+  /** The IngressClass name, or the annotation value. */
+  readonly name: string;
+}
+
+/** A networking.k8s.io/v1 Ingress that is Legate's (other classes never reach the set). */
+export interface IngressResource extends ResourceMeta {
+  readonly kind: 'Ingress';
+  readonly spec: IngressSpec;
+  readonly ingressClass: IngressClassSelection;
+  /** `metadata.creationTimestamp` as written (RFC 3339); absent for most file objects. */
+  readonly creationTimestamp?: string;
+}
+
+/** A cluster-scoped IngressClass whose controller is Legate's (or Emissary's); namespace is ''. */
+export interface IngressClassResource extends ResourceMeta {
+  readonly kind: 'IngressClass';
+  readonly spec: IngressClassSpec;
+  /** `ingressclass.kubernetes.io/is-default-class: "true"`. */
+  readonly isDefault: boolean;
+}
+
 /**
  * The whole, typed, normalised input of one IR build. Objects that failed validation are absent
  * from the typed lists but present in `statuses` with their conditions.
@@ -160,6 +192,10 @@ export interface ResourceSet {
   readonly modules: readonly ModuleResource[];
   readonly services: readonly ServiceResource[];
   readonly endpointSlices: readonly EndpointSliceResource[];
+  /** Ingresses selected for this gateway by class (optional so hand-built sets may leave it out). */
+  readonly ingresses?: readonly IngressResource[];
+  /** IngressClasses of Legate's (or Emissary's) controller for this gateway's ambassador id. */
+  readonly ingressClasses?: readonly IngressClassResource[];
   /** One entry per object seen (including rejected and ignored ones), in input order. */
   readonly statuses: readonly ResourceStatus[];
 }

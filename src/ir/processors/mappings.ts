@@ -68,7 +68,14 @@ interface KeyValue {
   readonly regex: boolean;
 }
 
-type WeightKey = readonly (number | string)[];
+/** Emissary's route weight (§3.1), compared element by element, largest first. */
+export type WeightKey = readonly (number | string)[];
+
+/** A route built elsewhere (the Ingress processor) that joins the one ordering step below. */
+export interface OrderedRoute {
+  readonly route: Omit<IrRoute, 'order'>;
+  readonly weight: WeightKey;
+}
 
 interface Prepared {
   readonly res: MappingResource;
@@ -134,6 +141,8 @@ const kNotActedOn = [
 export function processMappings(
   mappings: readonly MappingResource[],
   ctx: { module: ModuleContext; clusters: ClusterRegistry; acc: ConditionAccumulator },
+  /** Routes from other kinds (Ingress), ordered together with the Mappings' by their weights. */
+  extra: readonly OrderedRoute[] = [],
 ): IrRoute[] {
   const { acc } = ctx;
   // 1. prepare
@@ -157,7 +166,7 @@ export function processMappings(
   }
 
   // 2–4. group, weigh, emit
-  const built: { route: Omit<IrRoute, 'order'>; weight: WeightKey }[] = [];
+  const built: OrderedRoute[] = [...extra];
   for (const [groupId, members] of groups) {
     const route = buildGroup(groupId, members, ctx);
     if (route) built.push(route);

@@ -204,6 +204,11 @@ export class ClusterRegistry {
     return { id, conditions: res.conditions };
   }
 
+  /** The Service `namespace/name`, if the resource set has it (Ingress named-port resolution). */
+  findService(namespace: string, name: string): ServiceResource | undefined {
+    return this.#services.get(`${namespace}/${name}`);
+  }
+
   /** Every cluster handed out, sorted by id. */
   clusters(): IrCluster[] {
     return [...this.#clusters.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -9,6 +9,7 @@ import { MappingSpec } from './getambassador.io/mapping.js';
 import { MappingV0Spec, MappingV2Spec } from './getambassador.io/mapping-v2.js';
 import { ModuleSpec } from './getambassador.io/module.js';
 import { ModuleLegacySpec } from './getambassador.io/module-legacy.js';
+import { IngressClassSpec, IngressSpec } from './networking.k8s.io/ingress.js';
 
 export const AmbassadorGroup = 'getambassador.io';
 
@@ -23,6 +24,8 @@ export const kCoreSchemas: Readonly<Record<string, TSchema>> = {
   'v1 Service': ServiceSpec,
   'discovery.k8s.io/v1 EndpointSlice': EndpointSliceSpec,
   'discovery.k8s.io/v1beta1 EndpointSlice': EndpointSliceSpec,
+  'networking.k8s.io/v1 Ingress': IngressSpec,
+  'networking.k8s.io/v1 IngressClass': IngressClassSpec,
 };
 
 /** getambassador.io kinds that exist in Emissary but are not served yet (ignored with a note). */
@@ -41,7 +44,10 @@ export const kAmbassadorKindsNotServed: ReadonlySet<string> = new Set([
   'DevPortal',
 ]);
 
-/** Kubernetes kinds Legate will read in later work (ignored with a "not served yet" note). */
+/**
+ * Kubernetes kinds Legate will read in later work (ignored with a "not served yet" note). Ingress
+ * and IngressClass stay listed for their older apiVersions.
+ */
 export const kKubernetesKindsNotServed: ReadonlySet<string> = new Set([
   'Ingress',
   'IngressClass',
@@ -59,6 +65,8 @@ export const kKubernetesKindsNotServed: ReadonlySet<string> = new Set([
 
 export {
   EndpointSliceSpec,
+  IngressClassSpec,
+  IngressSpec,
   MappingSpec,
   MappingV0Spec,
   MappingV2Spec,
