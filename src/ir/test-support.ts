@@ -62,6 +62,8 @@ export function resourceSet(
     modules: parts.modules ?? [],
     services: parts.services ?? [],
     endpointSlices: parts.endpointSlices ?? [],
+    ...(parts.ingresses ? { ingresses: parts.ingresses } : {}),
+    ...(parts.ingressClasses ? { ingressClasses: parts.ingressClasses } : {}),
     statuses: parts.statuses ?? [],
   };
 }
