@@ -328,17 +328,21 @@ export function structuralProblems(node: unknown, path = '$'): string[] {
 // ---------------------------------------------------------------------------------------------
 // CRDs
 
-/** The status Legate's status writer owns (written through the status subresource). */
+/**
+ * The status Legate's status writer (`src/control/status-writer.ts`) writes through the status
+ * subresource: Emissary's `{state, reason}` plus `observedGeneration`. `conditions` is reserved
+ * for Kubernetes-style conditions; nothing writes it yet.
+ */
 export const kStatusSchema: KubeSchema = {
   type: 'object',
   description: 'Written by the Legate replica holding the status lease.',
   properties: {
     state: {
       type: 'string',
-      description: 'Accepted, Warning, Rejected or Ignored.',
-      enum: ['Accepted', 'Warning', 'Rejected', 'Ignored'],
+      description: 'Running: in use (possibly with warnings, see reason). Inactive: left out, see reason.',
+      enum: ['Running', 'Inactive'],
     },
-    reason: { type: 'string', description: 'Why the object is in this state (the first finding).' },
+    reason: { type: 'string', description: 'The findings behind the state.' },
     observedGeneration: {
       type: 'integer',
       format: 'int64',
