@@ -386,3 +386,44 @@ test('status: only the Lease holder writes; the other replica takes over when it
   );
   assert.ok(b.gateway.kubernetes!.writer!.stats.writes > 0);
 });
+
+test('Ingress: served by class, create → routed with status.loadBalancer, edit → changed, delete → gone', {
+  timeout: 60_000,
+}, async (t) => {
+  await api.networking.createIngressClass({
+    body: { metadata: { name: 'legate' }, spec: { controller: 'getambassador.io/ingress-controller' } },
+  });
+  const gw = await startK8sGateway(cluster.kubeconfigPath, { publishAddress: '127.0.0.9' });
+  t.after(() => gw.close());
+  const ingress = (service: string): k8s.V1Ingress => ({
+    metadata: { name: 'web', namespace: NS },
+    spec: {
+      ingressClassName: 'legate',
+      rules: [
+        {
+          http: {
+            paths: [
+              {
+                path: '/ing',
+                pathType: 'Prefix',
+                backend: { service: { name: service, port: { number: 80 } } },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  });
+  await api.networking.createNamespacedIngress({ namespace: NS, body: ingress('svc-blue') });
+  await eventually('Ingress route to blue', () => routesTo(gw.url, '/ing/x', 'blue'));
+  await eventually('Ingress status.loadBalancer', async () => {
+    const ing = await api.networking.readNamespacedIngress({ name: 'web', namespace: NS });
+    return ing.status?.loadBalancer?.ingress?.[0]?.ip === '127.0.0.9';
+  });
+  const live = await api.networking.readNamespacedIngress({ name: 'web', namespace: NS });
+  live.spec = ingress('svc-green').spec!;
+  await api.networking.replaceNamespacedIngress({ name: 'web', namespace: NS, body: live });
+  await eventually('Ingress route to green', () => routesTo(gw.url, '/ing/x', 'green'));
+  await api.networking.deleteNamespacedIngress({ name: 'web', namespace: NS });
+  await eventually('Ingress route gone', async () => (await get(`${gw.url}/ing/x`)).status === 404);
+});
