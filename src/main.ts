@@ -3,6 +3,7 @@
  * → admin. No logic of its own beyond the wiring and the shutdown order.
  * (Traefik cmd/traefik + pkg/server/server.go.)
  */
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { AggregatorRegistry, collectDefaultMetrics, Registry } from 'prom-client';
@@ -44,7 +45,15 @@ export function buildIrFromSources(
   const ir = buildIr(resources, { ambassadorId: settings.ambassadorId, namespace: settings.namespace });
   // Sources parse without per-field lines; add them for the objects with problems only.
   const statuses = attachFieldLines(ir.statuses, snapshotTexts(sets));
-  return statuses === ir.statuses ? ir : { ...ir, statuses };
+  if (statuses === ir.statuses) return ir;
+  // The lines show on /diag, so they are part of the result: a change that only moves a field
+  // (same objects, same IR otherwise) must not be skipped by the reconciler as "same IR".
+  const h = createHash('sha256').update(ir.hash);
+  for (let i = 0; i < statuses.length; i++) {
+    const s = statuses[i]!;
+    if (s !== ir.statuses[i]) h.update(JSON.stringify([i, s.location.fieldLines]));
+  }
+  return { ...ir, statuses, hash: h.digest('hex') };
 }
 
 export interface RunOptions {

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Ir } from '../ir/types.js';
+import { buildIrFromSources } from '../main.js';
+import { lineOfField } from '../resources/key.js';
 import type { SourceSnapshot } from '../resources/types.js';
-import { type ReconcileOutcome, Reconciler, type Timers } from './reconciler.js';
+import { parseConfigText } from '../sources/file/parse.js';
+import { hashInput, type ReconcileOutcome, Reconciler, type Timers } from './reconciler.js';
 
 /** Manual clock: timers fire only when the test advances time. */
 class FakeTimers implements Timers {
@@ -181,4 +184,69 @@ test('changes that arrive during a slow apply are applied after it, never concur
   await timers.advance(50);
   assert.deepEqual(applied, ['a', 'b']);
   assert.equal(maxConcurrent, 1);
+});
+
+test('input hash: a source with texts is hashed by them; objects without a text still count', () => {
+  const objects = [
+    { object: { kind: 'Mapping' }, location: { source: 'file', file: 'a.yaml', docIndex: 0 } },
+  ];
+  const withText = (text: string): SourceSnapshot => ({
+    source: 'file',
+    objects,
+    problems: [],
+    texts: { 'a.yaml': text },
+  });
+  const base = hashInput([withText('kind: Mapping\n')]);
+  assert.equal(hashInput([withText('kind: Mapping\n')]), base);
+  // Same objects, different text (a comment moved a field): a different input.
+  assert.notEqual(hashInput([withText('# note\nkind: Mapping\n')]), base);
+  // Boundaries are unambiguous: moving characters between file name and text changes the hash.
+  assert.notEqual(
+    hashInput([{ source: 'file', objects: [], problems: [], texts: { ab: 'c' } }]),
+    hashInput([{ source: 'file', objects: [], problems: [], texts: { a: 'bc' } }]),
+  );
+  // An object whose file has no text is hashed as JSON.
+  const stray = (name: string): SourceSnapshot => ({
+    ...withText('kind: Mapping\n'),
+    objects: [...objects, { object: { kind: 'Mapping', metadata: { name } }, location: { source: 'file' } }],
+  });
+  assert.notEqual(hashInput([stray('x')]), hashInput([stray('y')]));
+  // Sources without texts (Kubernetes): objects as JSON.
+  assert.notEqual(hashInput([snap('k8s', ['a'])]), hashInput([snap('k8s', ['b'])]));
+  assert.equal(hashInput([snap('k8s', ['a'])]), hashInput([snap('k8s', ['a'])]));
+  // Problems count.
+  assert.notEqual(
+    hashInput([
+      { ...withText('x'), problems: [{ location: { source: 'file', file: 'a.yaml' }, message: 'm' }] },
+    ]),
+    hashInput([withText('x')]),
+  );
+});
+
+test('a field moved by a comment line is rebuilt and applied, so its problem shows the new line', async () => {
+  const file = (prefix: string): SourceSnapshot => {
+    const text = `${prefix}apiVersion: getambassador.io/v3alpha1\nkind: Mapping\nmetadata:\n  name: m\nspec:\n  hostname: "*"\n  prefix: /a/\n  service: web\n  prefx: /oops/\n`;
+    const parsed = parseConfigText(text, 'm.yaml', 'file', { fieldLines: 'lazy' });
+    return { source: 'file', objects: parsed.objects, problems: parsed.problems, texts: { 'm.yaml': text } };
+  };
+  const { r, timers, applied } = setup({
+    build: (sets) => buildIrFromSources(sets, { ambassadorId: 'default', namespace: 'default' }),
+  });
+  const lineOfProblem = () => {
+    const s = r.lastIr!.statuses.find((x) => x.key === 'Mapping/default/m')!;
+    return lineOfField(s.location, s.conditions[0]!.field!);
+  };
+  r.publish(file(''));
+  await timers.advance(0);
+  assert.equal(applied.length, 1);
+  assert.equal(lineOfProblem(), 9);
+  // Comment lines inside the document, above the field: the parsed objects are identical.
+  const moved = file('');
+  const text = moved.texts!['m.yaml']!.replace('  prefx:', '  # a comment\n  # another\n  prefx:');
+  const parsed = parseConfigText(text, 'm.yaml', 'file', { fieldLines: 'lazy' });
+  assert.deepEqual(parsed.objects, moved.objects);
+  r.publish({ ...moved, objects: parsed.objects, texts: { 'm.yaml': text } });
+  await timers.advance(200);
+  assert.equal(applied.length, 2);
+  assert.equal(lineOfProblem(), 11);
 });

@@ -218,15 +218,46 @@ export class Reconciler {
   }
 }
 
-/** Hash of the whole input: objects and problems of every source, in source-name order. */
-function hashInput(sets: readonly SourceSnapshot[]): string {
+/**
+ * Hash of the whole input: every source's objects and problems, in source-name order.
+ *
+ * A source that carries its texts (`SourceSnapshot.texts`, the file source) is hashed by them:
+ * its objects are a deterministic parse of (source, file, text), so the texts decide the objects
+ * exactly, and more: a change that leaves every object equal but moves a field (a comment line
+ * added above it) changes the text, so the build runs again and the field lines shown for
+ * problems follow. Objects whose file has no text (and every object of a source without texts,
+ * such as the Kubernetes source) are hashed as JSON. Hashing 1.6 MB of text is about ten times
+ * cheaper than stringifying the 10,000 objects parsed from it.
+ */
+export function hashInput(sets: readonly SourceSnapshot[]): string {
   const h = createHash('sha256');
   for (let i = 0; i < sets.length; i++) {
     const s = sets[i]!;
-    h.update(s.source);
-    h.update('\0');
-    h.update(JSON.stringify(s.objects));
-    h.update('\0');
+    // Length prefixes keep the boundaries unambiguous whatever the names and texts contain.
+    h.update(`${s.source.length}:${s.source}`);
+    const texts = s.texts;
+    if (texts === undefined) {
+      h.update(JSON.stringify(s.objects));
+    } else {
+      const files = Object.keys(texts).sort();
+      h.update(`texts:${files.length}`);
+      for (let f = 0; f < files.length; f++) {
+        const file = files[f]!;
+        const text = texts[file]!;
+        h.update(`${file.length}:${file}${text.length}:`);
+        h.update(text);
+      }
+      const uncovered: unknown[] = [];
+      for (let o = 0; o < s.objects.length; o++) {
+        const obj = s.objects[o]!;
+        const file = obj.location.file;
+        if (file === undefined || obj.location.source !== s.source || !Object.hasOwn(texts, file)) {
+          uncovered.push(obj);
+        }
+      }
+      h.update(`objects:${s.objects.length}:`);
+      h.update(JSON.stringify(uncovered));
+    }
     h.update(JSON.stringify(s.problems));
   }
   return h.digest('hex');
