@@ -6,7 +6,7 @@
  * group ids and by the service processor for cluster ids. Pure; never throws on plain JSON data
  * (functions and undefined values are dropped, as JSON.stringify does).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** JSON with object keys sorted at every level; `undefined` members are omitted. */
 export function canonicalJson(value: unknown): string {
@@ -59,8 +59,12 @@ function write(value: unknown, out: string[]): void {
   out.push('}');
 }
 
-/** Hex sha256 of a string; `length` hex characters when given. */
+/**
+ * Hex sha256 of a string; `length` hex characters when given. One-shot `crypto.hash` (Node 20.12+)
+ * is about four times cheaper than a `createHash` object for the short inputs hashed here once
+ * per Mapping (group ids) and per cluster.
+ */
 export function sha256Hex(text: string, length?: number): string {
-  const hex = createHash('sha256').update(text).digest('hex');
+  const hex = hash('sha256', text, 'hex');
   return length === undefined ? hex : hex.slice(0, length);
 }
