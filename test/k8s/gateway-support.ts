@@ -12,6 +12,7 @@ import {
   type Socket,
   type Server as TcpServer,
 } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
@@ -77,8 +78,21 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-/** An HTTP server on 127.0.0.1 that answers `<name> <path>`. */
-export async function startUpstream(name: string): Promise<Upstream> {
+/**
+ * The address test upstreams bind to when they sit behind an EndpointSlice. The API server refuses
+ * loopback (127.0.0.0/8, ::1) and link-local endpoint addresses, and FQDN slices need a dotted
+ * name, so an EndpointSlice cannot point at 127.0.0.1: the upstreams listen on this machine's own
+ * non-loopback IPv4 address instead (port 0, closed after the test).
+ */
+export function endpointAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  throw new Error('no non-loopback IPv4 address to put in an EndpointSlice');
+}
+
+/** An HTTP server on `host` (default 127.0.0.1) that answers `<name> <path>`. */
+export async function startUpstream(name: string, host = '127.0.0.1'): Promise<Upstream> {
   const up: { hits: number } = { hits: 0 };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     up.hits++;
@@ -86,7 +100,7 @@ export async function startUpstream(name: string): Promise<Upstream> {
     res.end(`${name} ${req.url}`);
   });
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, host, r));
   return Object.assign(up, {
     port: (server.address() as AddressInfo).port,
     name,

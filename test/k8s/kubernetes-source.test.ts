@@ -12,6 +12,7 @@ import { ReflectorState } from '../../src/sources/kubernetes/reflector.js';
 import {
   adminApi,
   emissaryShapedCrd,
+  endpointAddress,
   eventually,
   get,
   routesTo,
@@ -39,8 +40,8 @@ before(async () => {
     await api.ext.createCustomResourceDefinition({ body: emissaryShapedCrd(kind) });
     await waitForCrd(api, `${kind.toLowerCase()}s.getambassador.io`);
   }
-  blue = await startUpstream('blue');
-  green = await startUpstream('green');
+  blue = await startUpstream('blue', endpointAddress());
+  green = await startUpstream('green', endpointAddress());
   upstreams.push(blue, green);
 });
 
@@ -95,7 +96,7 @@ async function slice(service: string, u: Upstream): Promise<void> {
         labels: { 'kubernetes.io/service-name': service },
       },
       addressType: 'IPv4',
-      endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
+      endpoints: [{ addresses: [endpointAddress()], conditions: { ready: true } }],
       ports: [{ name: 'http', port: u.port, protocol: 'TCP' }],
     },
   });

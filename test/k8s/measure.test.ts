@@ -13,6 +13,7 @@ import { KubernetesSource } from '../../src/sources/kubernetes/kubernetes-source
 import {
   adminApi,
   emissaryShapedCrd,
+  endpointAddress,
   eventually,
   routesTo,
   startK8sGateway,
@@ -40,7 +41,7 @@ test('measure: create → routed latency and reconcile cost at 1k / 10k Mappings
     await api.ext.createCustomResourceDefinition({ body: emissaryShapedCrd(kind) });
     await waitForCrd(api, `${kind.toLowerCase()}s.getambassador.io`);
   }
-  const up = await startUpstream('up');
+  const up = await startUpstream('up', endpointAddress());
   t.after(() => up.close());
   await api.core.createNamespacedService({
     namespace: NS,
@@ -51,7 +52,7 @@ test('measure: create → routed latency and reconcile cost at 1k / 10k Mappings
     body: {
       metadata: { name: 'up-1', namespace: NS, labels: { 'kubernetes.io/service-name': 'up' } },
       addressType: 'IPv4',
-      endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
+      endpoints: [{ addresses: [endpointAddress()], conditions: { ready: true } }],
       ports: [{ name: 'http', port: up.port, protocol: 'TCP' }],
     },
   });
