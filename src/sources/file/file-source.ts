@@ -32,7 +32,11 @@ const kMaxDepth = 32;
 export interface FileSourceOptions {
   readonly dir: string;
   readonly name?: string;
-  /** Quiet time after a watch event before rescanning (default 200 ms). */
+  /**
+   * Quiet time after a watch event before rescanning (default 50 ms, as the Kubernetes source).
+   * It only folds a burst of events into one scan: coalescing changes into one rebuild is the
+   * reconciler's holdoff, which follows, so a longer wait here only adds to every reload.
+   */
   readonly debounceMs?: number;
   /** Interval of the fallback stat scan (default 500 ms; 0 disables it). */
   readonly pollIntervalMs?: number;
@@ -213,7 +217,7 @@ export class FileSource implements Source {
   constructor(opts: FileSourceOptions) {
     this.dir = opts.dir;
     this.name = opts.name ?? 'file';
-    this.debounceMs = opts.debounceMs ?? 200;
+    this.debounceMs = opts.debounceMs ?? 50;
     this.pollIntervalMs = opts.pollIntervalMs ?? 500;
   }
 
