@@ -55,9 +55,18 @@ test('publishes nothing until every kind has listed, then the whole set; changes
   svcWatch.push('ADDED', { apiVersion: 'v1', kind: 'Service', ...obj('a', 'two', '6') });
   svcWatch.push('ADDED', { apiVersion: 'v1', kind: 'Service', ...obj('a', 'three', '7') });
   await settle();
-  assert.equal(published.length, 1, 'debounced');
+  assert.equal(published.length, 1, 'throttled: the initial publish was less than 50 ms ago');
   await timers.advance(50);
-  assert.equal(published.length, 2);
+  assert.equal(published.length, 2, 'both events in one publish');
+  // An isolated change long after the last publish goes out on the next tick.
+  await timers.advance(1000);
+  svcWatch.push('DELETED', { apiVersion: 'v1', kind: 'Service', ...obj('a', 'two', '8') });
+  await timers.advance(0);
+  assert.equal(published.length, 3);
+  assert.equal(
+    published[2]!.objects.filter((o) => (o.object as { kind: string }).kind === 'Service').length,
+    2,
+  );
   assert.equal(
     published[1]!.objects.filter((o) => (o.object as { kind: string }).kind === 'Service').length,
     3,

@@ -7,7 +7,8 @@
  * - Initial-sync gate: nothing is published until every reflector has listed once (or settled as
  *   Forbidden/NotInstalled, which count as empty). The first publish is the source's initial sync.
  * - Level-triggered: every publish is the whole current set, ordered by kind (watch order), then
- *   namespace/name. Changes are coalesced for `debounceMs` (default 50 ms).
+ *   namespace/name. Publishes are throttled to one per `debounceMs` (default 50 ms); an isolated
+ *   change goes out on the next tick, the reconciler's holdoff does the debouncing.
  * - Objects go out as the API returned them, `apiVersion`/`kind` filled in, with location
  *   `{ source, file: 'namespace/name' }` (`name` for cluster-scoped kinds).
  * - A kind that cannot be read is a `SourceProblem` (shown on /diag as a rejected row) and in
@@ -34,7 +35,7 @@ export interface KubernetesSourceOptions {
   readonly namespaces?: readonly string[];
   readonly kinds?: readonly (KindName | KindSpec)[];
   readonly name?: string;
-  /** Coalescing window for changes after the initial sync (default 50 ms). */
+  /** At most one publish per this many ms after the initial sync (default 50 ms). */
   readonly debounceMs?: number;
   readonly log?: ReflectorLog;
   readonly timers?: Timers;
@@ -61,6 +62,7 @@ export class KubernetesSource implements Source {
   #gateOpen = false;
   #debounce: unknown = null;
   #published = 0;
+  #lastPublishAt = Number.NEGATIVE_INFINITY;
 
   constructor(opts: KubernetesSourceOptions) {
     this.#o = opts;
@@ -170,15 +172,19 @@ export class KubernetesSource implements Source {
   #changed(): void {
     if (!this.#gateOpen || this.#publish === null) return;
     if (this.#debounce !== null) return;
+    // Throttle: an isolated change goes out on the next tick (events of one chunk coalesce); in a
+    // burst, at most one publish per window, so 10k events never cost 10k whole-set snapshots.
+    const wait = Math.max(0, this.#lastPublishAt + (this.#o.debounceMs ?? 50) - this.#timers.now());
     this.#debounce = this.#timers.setTimeout(() => {
       this.#debounce = null;
       this.#flush();
-    }, this.#o.debounceMs ?? 50);
+    }, wait);
   }
 
   #flush(): void {
     if (!this.#publish) return;
     this.#published++;
+    this.#lastPublishAt = this.#timers.now();
     this.#publish(this.snapshot());
   }
 }
