@@ -163,6 +163,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       '--enable-priority-and-fairness=false',
       '--profiling=false',
       '--endpoint-reconciler-type=none',
+      // On SIGTERM, close open watches within a bound instead of waiting for clients to hang up,
+      // so a restart ends every watch stream the way a rolling apiserver update does.
+      '--shutdown-watch-termination-grace-period=2s',
       `--watch-cache=${opts.watchCache === true}`,
       ...(opts.apiserverFlags ?? []),
     ];
@@ -301,6 +304,8 @@ class Proc {
   /** Signals the process group and waits for the exit; SIGKILL after STOP_GRACE_MS. */
   async stop(signal: NodeJS.Signals): Promise<void> {
     if (!this.running) return;
+    // An unref'd child's exit does not keep the event loop alive; waiting for it must.
+    this.child?.ref();
     this.killGroup(signal);
     const timer = setTimeout(() => this.killGroup('SIGKILL'), STOP_GRACE_MS);
     await this.exited;
@@ -318,6 +323,7 @@ class Proc {
   }
 
   tail(lines: number): string {
+    if (lines <= 0) return '';
     try {
       return readFileSync(join(this.dir, `${this.name}.log`), 'utf8')
         .trimEnd()
