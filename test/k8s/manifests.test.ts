@@ -4,7 +4,9 @@
  * are stored, and invalid ones refused by the schema; status is written through the subresource;
  * the RBAC grants the service account what Legate needs and nothing it must not have; the
  * IngressClass applies; the Deployment, PDB and Services pass server-side validation (dry run),
- * and the pod template passes the namespace's "restricted" Pod Security enforcement.
+ * and the pod template passes the namespace's "restricted" Pod Security enforcement. Finally a
+ * gateway runs with a token of the `legate` ServiceAccount, so with exactly deploy/rbac.yaml: it
+ * becomes ready, routes a Mapping, writes its status and holds the Lease in its namespace.
  *
  * The manifests are sent as the exact JSON of the YAML files, with `fieldValidation=Strict` (an
  * unknown or misspelled field is an error, as with `kubectl apply`), not through client-node's
@@ -13,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -21,6 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '@kubernetes/client-node';
 import { Agent, request } from 'undici';
 import { parseAllDocuments } from 'yaml';
+import { routesTo, startK8sGateway, startUpstream, eventually as until } from './gateway-support.js';
 import { type Cluster, startCluster } from './harness.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -453,4 +456,49 @@ test('the Helm chart renders objects the API server accepts (dry run, strict fie
     // Cluster-scoped objects rendered without a namespace; namespaced ones carry `legate`.
     await create(obj, true);
   }
+});
+
+test('a gateway running as the legate ServiceAccount (deploy/rbac.yaml only) serves and writes status', {
+  timeout: 90_000,
+}, async (t) => {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const issued = await core.createNamespacedServiceAccountToken({
+    name: 'legate',
+    namespace: 'legate',
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const token = issued.status?.token;
+  assert.ok(token, 'no ServiceAccount token issued');
+  const kubeconfigPath = join(cluster.dir, 'legate-sa.kubeconfig');
+  writeFileSync(kubeconfigPath, cluster.kubeconfigFor(token, 'legate-sa'));
+
+  const upstream = await startUpstream('blue');
+  t.after(() => upstream.close());
+  // The Deployment's defaults: Lease legate-status-<ambassador id> in the gateway's own namespace.
+  const gw = await startK8sGateway(
+    kubeconfigPath,
+    { leaseNamespace: 'legate', leaseName: LEASE, identity: 'pod-a' },
+    { namespace: 'legate' },
+  );
+  t.after(() => gw.close());
+  await until('ready under the ServiceAccount', () => gw.gateway.readiness().ready, 30_000);
+
+  await custom.createNamespacedCustomObject({
+    ...mappings('v3alpha1'),
+    body: {
+      apiVersion: 'getambassador.io/v3alpha1',
+      kind: 'Mapping',
+      metadata: { name: 'as-sa' },
+      spec: { hostname: '*', prefix: '/sa/', service: `127.0.0.1:${upstream.port}` },
+    },
+  });
+  await until('routes /sa/', () => routesTo(gw.url, '/sa/', 'blue'));
+  await until('status written', async () => {
+    const m = (await custom.getNamespacedCustomObject({ ...mappings('v3alpha1'), name: 'as-sa' })) as Obj;
+    return (m['status'] as { state?: string } | undefined)?.state === 'Running';
+  });
+  const lease = await kc
+    .makeApiClient(k8s.CoordinationV1Api)
+    .readNamespacedLease({ name: LEASE, namespace: 'legate' });
+  assert.equal(lease.spec?.holderIdentity, 'pod-a');
 });
