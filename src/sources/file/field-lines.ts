@@ -32,26 +32,26 @@ export interface ObjectLines {
   readonly value: unknown;
 }
 
-/** Per-text caches: line starts, and the whole-file fallback parse. Small; texts are few. */
+/** What is worked out once per text: line starts, and the whole-file fallback parse. */
 interface TextIndex {
   readonly lineStarts: number[];
   whole?: ReturnType<typeof parseYamlStream>;
 }
-const kCacheSize = 16;
-const cache = new Map<string, TextIndex>();
 
-function indexOf(text: string): TextIndex {
+/**
+ * Per-text indexes, for one pass over a set of texts (one `attachFieldLines` call, one parse).
+ * Callers create one and drop it when done: a cache that outlives the pass would keep old file
+ * texts (and whole-file parses) alive after the files change.
+ */
+export type TextIndexCache = Map<string, TextIndex>;
+
+function indexOf(text: string, cache: TextIndexCache): TextIndex {
   let idx = cache.get(text);
-  if (idx) {
-    cache.delete(text);
-    cache.set(text, idx);
-    return idx;
-  }
+  if (idx) return idx;
   const lineStarts = [0];
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
   idx = { lineStarts };
   cache.set(text, idx);
-  if (cache.size > kCacheSize) cache.delete(cache.keys().next().value as string);
   return idx;
 }
 
@@ -71,8 +71,13 @@ function markerAt(text: string, start: number): '---' | '...' | undefined {
  * The document of `text` containing the object that starts on 1-based `line` (a document root or
  * a `List` item) and has document index `docIndex`. `undefined` when the text does not parse.
  */
-export function documentAt(text: string, line: number, docIndex: number): LocatedDocument | undefined {
-  const idx = indexOf(text);
+export function documentAt(
+  text: string,
+  line: number,
+  docIndex: number,
+  cache: TextIndexCache = new Map(),
+): LocatedDocument | undefined {
+  const idx = indexOf(text, cache);
   const starts = idx.lineStarts;
   if (line >= 1 && line <= starts.length) {
     let first = 1;
@@ -105,7 +110,7 @@ export function documentAt(text: string, line: number, docIndex: number): Locate
       break;
     }
   }
-  // Fallback: the whole file, once per text.
+  // Fallback: the whole file, once per text and cache.
   idx.whole ??= parseYamlStream(text);
   const doc = idx.whole.documents[docIndex];
   if (!doc || doc.error) return undefined;
@@ -138,9 +143,13 @@ export function listItemNodes(root: Node | null): readonly unknown[] | undefined
 }
 
 /** Field lines of the object at `location` in `text` (the text it was parsed from). */
-export function objectLines(text: string, location: ResourceLocation): ObjectLines | undefined {
+export function objectLines(
+  text: string,
+  location: ResourceLocation,
+  cache: TextIndexCache = new Map(),
+): ObjectLines | undefined {
   if (location.line === undefined || location.docIndex === undefined) return undefined;
-  const found = documentAt(text, location.line, location.docIndex);
+  const found = documentAt(text, location.line, location.docIndex, cache);
   if (!found) return undefined;
   const { doc, lineAt } = found;
   let node: Node | null = doc.node;
@@ -166,6 +175,7 @@ export function attachFieldLines(
   textOf: (location: ResourceLocation) => string | undefined,
 ): readonly ResourceStatus[] {
   let out: ResourceStatus[] | undefined;
+  const cache: TextIndexCache = new Map();
   for (let i = 0; i < statuses.length; i++) {
     const s = statuses[i];
     const loc = s.location;
@@ -173,7 +183,7 @@ export function attachFieldLines(
     if (!s.conditions.some((c) => c.field !== undefined)) continue;
     const text = textOf(loc);
     if (text === undefined) continue;
-    const lines = objectLines(text, loc);
+    const lines = objectLines(text, loc, cache);
     if (!lines) continue;
     out ??= statuses.slice();
     out[i] = { ...s, location: { ...loc, fieldLines: asBuilt(lines) } };

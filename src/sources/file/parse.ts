@@ -19,7 +19,7 @@ import { kConfigAnnotation } from '../../resources/normalize/annotation.js';
 import type { SourceObject, SourceProblem } from '../../resources/types.js';
 import { nodeLines, parseYamlStream, type YamlDocument } from '../../resources/yaml.js';
 import { loadFast } from './fast-yaml.js';
-import { documentAt, listItemNodes } from './field-lines.js';
+import { documentAt, listItemNodes, type TextIndexCache } from './field-lines.js';
 
 export interface ParsedFile {
   readonly objects: SourceObject[];
@@ -85,6 +85,7 @@ function parseFast(text: string, file: string, source: string): ParsedFile | und
   if (!docs) return undefined;
   const objects: SourceObject[] = [];
   const problems: SourceProblem[] = [];
+  let cache: TextIndexCache | undefined;
   for (const doc of docs) {
     const value = doc.value;
     if (value === null || value === undefined) continue;
@@ -94,7 +95,8 @@ function parseFast(text: string, file: string, source: string): ParsedFile | und
     }
     if (Array.isArray(value['kind'] === 'List' ? value['items'] : undefined) || carriesAnnotation(value)) {
       // The build needs these lines at once: read this one document with the reference reader.
-      const located = documentAt(text, doc.line, doc.index);
+      cache ??= new Map();
+      const located = documentAt(text, doc.line, doc.index, cache);
       if (!located || !isDeepStrictEqual(located.doc.value, value)) return undefined;
       documentObjects(located.doc, located.lineAt, source, file, objects, problems);
       continue;
