@@ -250,3 +250,21 @@ test('a field moved by a comment line is rebuilt and applied, so its problem sho
   assert.equal(applied.length, 2);
   assert.equal(lineOfProblem(), 11);
 });
+
+test('after a quiet period longer than maxDelay a change runs at once; the changes after it wait', async () => {
+  const { r, timers, applied } = setup();
+  r.publish(snap('file', ['a']));
+  await timers.advance(0);
+  await timers.advance(1500);
+  r.publish(snap('file', ['a', 'b']));
+  await timers.advance(0);
+  assert.deepEqual(applied, ['a', 'a,b'], 'no holdoff after 1.5 s without a reconcile');
+  r.publish(snap('file', ['a', 'b', 'c']));
+  await timers.advance(50);
+  assert.equal(applied.length, 2, 'within maxDelay of the last run: the holdoff applies');
+  r.publish(snap('file', ['a', 'b', 'c', 'd']));
+  await timers.advance(99);
+  assert.equal(applied.length, 2, 'the holdoff restarted with the newer change');
+  await timers.advance(1);
+  assert.deepEqual(applied.slice(2), ['a,b,c,d']);
+});

@@ -4,8 +4,8 @@
  * Sources publish whole sets into per-source latest-wins slots. Any change schedules one rebuild
  * from the whole set (level-triggered; no diffs are replayed):
  *
- *   publish ─► slot[source] = set ─► holdoff timer (reset on each change, capped by maxDelay)
- *                                        │
+ *   publish ─► slot[source] = set ─► holdoff timer (reset on each change, capped by maxDelay;
+ *                                        │             none after a quiet period, see below)
  *                                        ▼
  *             all sources synced? ─ no ─► wait (nothing is applied from a half-synced view)
  *                    │ yes
@@ -18,6 +18,10 @@
  *                    ▼
  *                apply(ir)   (compile + swap in every data plane)
  *
+ * A change that arrives when no reconcile has started for longer than maxDelay runs at once, as
+ * in Contour: the holdoff exists to fold bursts together, and an isolated change (an operator
+ * saving a file, after the source's own debounce) is not part of one. Changes that follow within
+ * maxDelay of a run wait for the holdoff as usual.
  * One reconcile runs at a time; changes that arrive during a run schedule another run after it.
  * A build or apply that throws leaves the last good configuration live and is reported through
  * `lastError` (shown on /ready and /diag). Timers are injected so tests never sleep.
@@ -76,6 +80,8 @@ export class Reconciler {
   readonly #slots = new Map<string, SourceSnapshot>();
   #timer: unknown = null;
   #firstPendingAt = -1;
+  /** When the last reconcile started (timers' clock); -Infinity before the first. */
+  #lastRunAt = Number.NEGATIVE_INFINITY;
   #running: Promise<void> | null = null;
   #dirty = false;
   #stopped = false;
@@ -152,7 +158,10 @@ export class Reconciler {
   #schedule(): void {
     const now = this.#timers.now();
     if (this.#firstPendingAt < 0) this.#firstPendingAt = now;
-    const deadline = Math.min(now + this.#opts.holdoffMs, this.#firstPendingAt + this.#opts.maxDelayMs);
+    const quiet = this.#running === null && now - this.#lastRunAt > this.#opts.maxDelayMs;
+    const deadline = quiet
+      ? now
+      : Math.min(now + this.#opts.holdoffMs, this.#firstPendingAt + this.#opts.maxDelayMs);
     this.#cancelTimer();
     this.#timer = this.#timers.setTimeout(
       () => {
@@ -173,6 +182,7 @@ export class Reconciler {
   #kick(): void {
     if (this.#running || this.#stopped) return;
     this.#firstPendingAt = -1;
+    this.#lastRunAt = this.#timers.now();
     this.#running = this.#runOnce().finally(() => {
       this.#running = null;
       if (this.#dirty && !this.#stopped) this.#schedule();
