@@ -56,7 +56,7 @@ fi
 low=(nice -n 19)
 command -v ionice >/dev/null 2>&1 && low+=(ionice -c 3)
 timed=()
-[ -x /usr/bin/time ] && timed=(/usr/bin/time -f '  %es elapsed, %MKB peak RSS of the largest step')
+[ -x /usr/bin/time ] && timed=(/usr/bin/time -f '  %es elapsed, %Us user + %Ss sys CPU, %MKB peak RSS of the largest process')
 
 rm -f "$out/stamp"
 step() { # name package
