@@ -18,10 +18,32 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** What a request handler may hand back: told once, after the listener, when the response closes
+ * (finished or cut). */
+export interface ResponseCloseHook {
+  onResponseClose(): void;
+}
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => ResponseCloseHook | null;
+
+const kListener = Symbol('legate.listener');
+const kCloseHook = Symbol('legate.closeHook');
+
+/**
+ * A response this listener tracks. The two fields are set on every response, in the same order,
+ * so every ServerResponse keeps one shape; they let a single shared function serve as every
+ * response's `close` listener (no closure, no `once` wrapper, one listener instead of two per
+ * request).
+ */
+interface TrackedResponse extends ServerResponse {
+  [kListener]: Http1Listener;
+  [kCloseHook]: ResponseCloseHook | null;
+}
+
 export interface Http1ListenerOptions {
   readonly host: string;
   readonly port: number;
-  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly handler: RequestHandler;
   readonly headersTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
   readonly keepAliveTimeoutMs?: number;
@@ -37,7 +59,7 @@ export const HTTP1_DEFAULTS = {
 
 export class Http1Listener {
   readonly #server: Server;
-  readonly #handler: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly #handler: RequestHandler;
   #inflight = 0;
   #draining = false;
   #drained: (() => void) | null = null;
@@ -86,11 +108,22 @@ export class Http1Listener {
     return this.#server;
   }
 
+  static readonly #onClose = function onTrackedResponseClose(this: TrackedResponse): void {
+    const hook = this[kCloseHook];
+    this[kCloseHook] = null;
+    this[kListener].#onResponseClose();
+    if (hook !== null) hook.onResponseClose();
+  };
+
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     this.#inflight++;
     if (this.#draining) res.shouldKeepAlive = false;
-    res.once('close', () => this.#onResponseClose());
-    this.#handler(req, res);
+    const tracked = res as TrackedResponse;
+    tracked[kListener] = this;
+    tracked[kCloseHook] = null;
+    // node emits 'close' once per response, on a later tick, so the hook is in place by then.
+    res.on('close', Http1Listener.#onClose);
+    tracked[kCloseHook] = this.#handler(req, res);
   }
 
   #onResponseClose(): void {

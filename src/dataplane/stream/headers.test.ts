@@ -150,17 +150,31 @@ test('route removals then additions: append keeps, replace overrides', () => {
 });
 
 test('response: hop-by-hop stripped, server overwritten when configured, route add/remove applied', () => {
-  const upstream = {
-    connection: 'keep-alive, x-internal',
-    'keep-alive': 'timeout=5',
-    'transfer-encoding': 'chunked',
-    'x-internal': 'secret',
-    server: 'origin/1.0',
-    'set-cookie': ['a=1', 'b=2'],
-    'content-type': 'text/plain',
-    'x-drop': '1',
-    'x-replace': 'old',
-  };
+  // undici's raw list: names as the upstream sent them, values as Buffers, repeats kept.
+  const upstream = [
+    'Connection',
+    'keep-alive, X-Internal',
+    'Keep-Alive',
+    'timeout=5',
+    'Transfer-Encoding',
+    'chunked',
+    'X-Internal',
+    'secret',
+    'Server',
+    'origin/1.0',
+    'Set-Cookie',
+    'a=1',
+    'Content-Type',
+    'text/plain',
+    'set-cookie',
+    'b=2',
+    'X-Drop',
+    '1',
+    'X-Replace',
+    'old',
+    'X-Latin1',
+    'caf\u00e9',
+  ].map((v) => Buffer.from(v, 'latin1'));
   const target = {
     removeResponseHeaders: ['x-drop'],
     addResponseHeaders: [
@@ -176,12 +190,24 @@ test('response: hop-by-hop stripped, server overwritten when configured, route a
   assert.deepEqual(headValues(head, 'set-cookie'), ['a=1', 'b=2']);
   assert.deepEqual(headValues(head, 'x-replace'), ['new']);
   assert.equal(headValue(head, 'x-added'), 'yes');
+  assert.equal(headValue(head, 'content-type'), 'text/plain');
+  // Bytes pass through unchanged: latin1 in, latin1 out (node:http writes heads as latin1).
+  assert.equal(headValue(head, 'x-latin1'), 'caf\u00e9');
+  for (let i = 0; i < head.length; i += 2) assert.equal(head[i], head[i].toLowerCase());
   const passthrough = buildResponseHead(
     upstream,
     { removeResponseHeaders: null, addResponseHeaders: null },
     null,
   );
   assert.equal(headValue(passthrough, 'server'), 'origin/1.0');
+  assert.equal(headValue(passthrough, 'x-internal'), undefined);
+  assert.equal(headValue(passthrough, 'x-drop'), '1');
+});
+
+test('response: a Connection header without extra names keeps every end-to-end header', () => {
+  const upstream = ['Date', 'x', 'Connection', 'close', 'Content-Length', '6'];
+  const head = buildResponseHead(upstream, { removeResponseHeaders: null, addResponseHeaders: null }, null);
+  assert.deepEqual(head, ['date', 'x', 'content-length', '6']);
 });
 
 test('connectionTokens ignores the connection options and allocates nothing for them', () => {

@@ -2,7 +2,7 @@
  * Classifies an upstream failure reported by undici into a Legate error code, which decides the
  * local reply (status + response flag) when no response head has been sent yet.
  *
- * `connected` says whether undici had put the request on a connection (its `onRequestStart`
+ * `connected` says whether undici had put the request on a connection (its `onConnect`
  * callback ran). Before that, every failure is a connect failure (503 UF, as Envoy); after it,
  * a socket error is a reset (502 UR) and a parse error an invalid response (502 UPE).
  */
