@@ -22,7 +22,8 @@ k8s_version=$(sed -nE 's/^[[:space:]]*(require[[:space:]]+)?k8s\.io\/kubernetes[
 major=${k8s_version#v}; major=${major%%.*}
 minor=${k8s_version#v*.}; minor=${minor%%.*}
 
-cache="${LEGATE_K8S_CACHE:-$HOME/.cache/legate-k8s}"
+home="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
+cache="${LEGATE_K8S_CACHE:-$home/.cache/legate-k8s}"
 out="$cache/$k8s_version"
 mkdir -p "$out"
 export GOMODCACHE="$cache/gomod" GOCACHE="$cache/gocache" GOFLAGS="-modcacherw -buildvcs=false -mod=readonly"
