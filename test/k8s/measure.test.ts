@@ -76,9 +76,10 @@ test('measure: create → routed latency and reconcile cost at 1k / 10k Mappings
       times.push(performance.now() - t0);
     }
     await gw.close();
+    const slowest = times.indexOf(Math.max(...times));
     times.sort((a, b) => a - b);
     console.log(
-      `create → routed over 100 Mappings: median ${pct(times, 50).toFixed(1)} ms, p99 ${pct(times, 99).toFixed(1)} ms, max ${times[99]!.toFixed(1)} ms`,
+      `create → routed over 100 Mappings: median ${pct(times, 50).toFixed(1)} ms, p99 ${pct(times, 99).toFixed(1)} ms, max ${times[99]!.toFixed(1)} ms (change #${slowest + 1})`,
     );
   }
 
