@@ -95,6 +95,11 @@ test('declines what it cannot reproduce exactly: anchors, tags, merge keys, null
     '\tkey: 1\n',
     '{a: 1}#c\n',
     '---x\n',
+    // js-yaml reads these as [[null, "x"]], the yaml library as [[null], "x"].
+    'a:\n  -\n    - #no\n  - x\n',
+    '- - #c\n- x\n',
+    '-\n  -\n- x\n',
+    '-\r\n  -\r\n- x\r\n',
   ]) {
     assert.equal(loadFast(text), undefined, JSON.stringify(text));
   }

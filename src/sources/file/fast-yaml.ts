@@ -135,7 +135,8 @@ const kLoadOptions: jsyaml.LoadOptions = {
  * or a closing quote (the yaml library rejects both); block scalar indentation indicators and block scalars
  * as a document root; empty keys and collection keys (`? `, a flow
  * collection before `:`), which the libraries turn into different strings; tags (`!x`, and `!`,
- * which means "string" to the yaml library only).
+ * which means "string" to the yaml library only); an empty sequence item (`-` alone or before a
+ * comment), after which js-yaml folds the less-indented items that follow into the inner sequence.
  */
 const kAmbiguous = new RegExp(
   [
@@ -154,6 +155,7 @@ const kAmbiguous = new RegExp(
     String.raw`[[{,]\s*:`,
     String.raw`^[ \t]*(?:-[ \t]+)*:(?:\s|$)`,
     String.raw`(?:^|[\s,[{])!`,
+    String.raw`^[ \t]*(?:-[ \t]+)*-[ \t]*(?:#.*)?\r?$`,
   ].join('|'),
   'm',
 );
