@@ -84,8 +84,9 @@ interface Prepared {
   readonly match: IrMatch;
   readonly groupId: string;
   readonly weightKey: WeightKey;
-  /** Canonical form of everything that shapes the match; must be equal within a group. */
-  readonly matchIdentity: string;
+  /** Header (incl. host and method) and query matchers, sorted; see `matchIdentity`. */
+  readonly sortedKv: readonly KeyValue[];
+  readonly sortedQkv: readonly KeyValue[];
   readonly parsedService: ParsedService;
   readonly rewrite: IrRewrite | null;
   readonly isShadow: boolean;
@@ -428,7 +429,6 @@ function prepare(m: MappingResource, mod: ModuleContext, acc: ConditionAccumulat
     ]),
     16,
   );
-  const matchIdentity = JSON.stringify([pathKind, path.caseSensitive, sortedKv, sortedQkv]);
   const d = mod.defaults;
   return {
     res: m,
@@ -437,7 +437,8 @@ function prepare(m: MappingResource, mod: ModuleContext, acc: ConditionAccumulat
     match,
     groupId,
     weightKey: routeWeight({ precedence, prefix, method: method?.value, headers: kv, query: qkv }),
-    matchIdentity,
+    sortedKv,
+    sortedQkv,
     parsedService: parsed,
     rewrite,
     isShadow,
@@ -692,8 +693,16 @@ function buildGroup(
   return { route, weight };
 }
 
+/**
+ * Canonical form of everything that shapes the match; must be equal within a group. Worked out
+ * only for groups of more than one Mapping (most groups have one).
+ */
+function matchIdentity(p: Prepared): string {
+  return JSON.stringify([p.match.path.kind, p.match.path.caseSensitive, p.sortedKv, p.sortedQkv]);
+}
+
 function groupMismatch(group: Prepared, p: Prepared): { field: string; detail: string } | null {
-  if (p.matchIdentity !== group.matchIdentity) {
+  if (matchIdentity(p) !== matchIdentity(group)) {
     const a = group.match;
     const b = p.match;
     if (a.path.kind !== b.path.kind)
