@@ -1,6 +1,7 @@
 /**
  * Support for the Kubernetes-source tests: a whole gateway whose only source is a real API server
- * (test/k8s/harness.ts), real upstream servers on 127.0.0.1, a TCP relay that can cut the gateway
+ * (test/k8s/harness.ts), real upstream servers (on 127.0.0.1, or inside a test network namespace
+ * when they sit behind an EndpointSlice: netns.ts), a TCP relay that can cut the gateway
  * off from the API server (to make changes "while the watch is down"), and small API helpers.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,14 +13,16 @@ import {
   type Socket,
   type Server as TcpServer,
 } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import { request } from 'undici';
 import type { KubernetesSettings, ServeSettings } from '../../src/bootstrap/settings.js';
 import { type Gateway, runGateway } from '../../src/main.js';
 import type { Cluster } from './harness.js';
+import type { TestNetns } from './netns.js';
 
 export interface K8sGateway {
   readonly gateway: Gateway;
@@ -72,44 +75,99 @@ export async function startK8sGateway(
 }
 
 export interface Upstream {
-  readonly port: number;
   readonly name: string;
-  hits: number;
+  /** Where it listens: 127.0.0.1, or a test network namespace's address (netns.ts). */
+  readonly address: string;
+  readonly port: number;
+  /** Requests answered so far; counts every response the caller has already received. */
+  hits(): Promise<number>;
   close(): Promise<void>;
 }
 
 /**
- * The address test upstreams bind to when they sit behind an EndpointSlice. The API server refuses
- * loopback (127.0.0.0/8, ::1) and link-local endpoint addresses, and FQDN slices need a dotted
- * name, so an EndpointSlice cannot point at 127.0.0.1: the upstreams listen on this machine's own
- * non-loopback IPv4 address instead (port 0, closed after the test).
+ * An in-process HTTP server on 127.0.0.1 that answers `<name> <path>`. For Mappings that name
+ * `127.0.0.1:<port>` directly; an EndpointSlice cannot carry a loopback address, so upstreams
+ * behind Services use startNetnsUpstream instead.
  */
-export function endpointAddress(): string {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  throw new Error('no non-loopback IPv4 address to put in an EndpointSlice');
-}
-
-/** An HTTP server on `host` (default 127.0.0.1) that answers `<name> <path>`. */
-export async function startUpstream(name: string, host = '127.0.0.1'): Promise<Upstream> {
-  const up: { hits: number } = { hits: 0 };
+export async function startUpstream(name: string): Promise<Upstream> {
+  let hits = 0;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    up.hits++;
+    hits++;
     res.setHeader('content-type', 'text/plain');
     res.end(`${name} ${req.url}`);
   });
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((r) => server.listen(0, host, r));
-  return Object.assign(up, {
-    port: (server.address() as AddressInfo).port,
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
     name,
+    address: '127.0.0.1',
+    port: (server.address() as AddressInfo).port,
+    hits: async () => hits,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
         server.close(() => r());
       }),
+  };
+}
+
+const NETNS_UPSTREAM = fileURLToPath(new URL('./netns-upstream.mjs', import.meta.url));
+
+/**
+ * The same upstream as a Node process inside the test network namespace `net`, listening on the
+ * namespace's address (what EndpointSlices carry; the gateway reaches it over the veth). `port` 0
+ * picks an ephemeral one. Closed by close() or, at the latest, by `net.close()`.
+ */
+export async function startNetnsUpstream(net: TestNetns, name: string, port = 0): Promise<Upstream> {
+  const child = net.spawn([process.execPath, NETNS_UPSTREAM, name, net.address, String(port)]);
+  const lines = createInterface({ input: child.stdout! });
+  const waiting = new Map<number, { resolve: (hits: number) => void; reject: (err: Error) => void }>();
+  let nextId = 0;
+  let exited = false;
+  const gone = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      for (const w of waiting.values()) w.reject(new Error(`upstream ${name} exited`));
+      waiting.clear();
+      resolve();
+    }),
+  );
+  const listening = new Promise<number>((resolve, reject) => {
+    lines.on('line', (line) => {
+      let msg: { event?: string; port?: number; message?: string; id?: number; hits?: number };
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (msg.event === 'listening') resolve(msg.port!);
+      else if (msg.event === 'error') reject(new Error(`upstream ${name} in ${net.name}: ${msg.message}`));
+      else if (msg.id !== undefined) {
+        waiting.get(msg.id)?.resolve(msg.hits!);
+        waiting.delete(msg.id);
+      }
+    });
+    void gone.then(() =>
+      reject(new Error(`upstream ${name} in ${net.name} exited (code ${child.exitCode})`)),
+    );
   });
+  const boundPort = await listening;
+  return {
+    name,
+    address: net.address,
+    port: boundPort,
+    hits: () =>
+      new Promise<number>((resolve, reject) => {
+        if (exited) return reject(new Error(`upstream ${name} is closed`));
+        const id = nextId++;
+        waiting.set(id, { resolve, reject });
+        child.stdin!.write(`${JSON.stringify({ id, op: 'hits' })}\n`);
+      }),
+    async close() {
+      if (!exited) child.stdin!.end();
+      await gone;
+    },
+  };
 }
 
 export async function get(

@@ -12,20 +12,24 @@ import { ReflectorState } from '../../src/sources/kubernetes/reflector.js';
 import {
   adminApi,
   emissaryShapedCrd,
-  endpointAddress,
   eventually,
   get,
   routesTo,
   sleep,
   startK8sGateway,
+  startNetnsUpstream,
   startRelay,
-  startUpstream,
   type Upstream,
   waitForCrd,
 } from './gateway-support.js';
 import { type Cluster, startCluster } from './harness.js';
+import { createTestNetns, netnsUnavailable, type TestNetns } from './netns.js';
 
 const NS = 'demo';
+/** Every test here routes to blue or green, which sit behind EndpointSlices: in a network namespace. */
+const noNetns = netnsUnavailable();
+const needsNetns = { skip: noNetns ? `needs a test network namespace: ${noNetns}` : false };
+let net: TestNetns | undefined;
 let cluster: Cluster;
 let api: ReturnType<typeof adminApi>;
 const upstreams: Upstream[] = [];
@@ -33,6 +37,7 @@ let blue: Upstream;
 let green: Upstream;
 
 before(async () => {
+  if (noNetns) return;
   cluster = await startCluster();
   api = adminApi(cluster);
   await api.core.createNamespace({ body: { metadata: { name: NS } } });
@@ -40,13 +45,15 @@ before(async () => {
     await api.ext.createCustomResourceDefinition({ body: emissaryShapedCrd(kind) });
     await waitForCrd(api, `${kind.toLowerCase()}s.getambassador.io`);
   }
-  blue = await startUpstream('blue', endpointAddress());
-  green = await startUpstream('green', endpointAddress());
+  net = createTestNetns();
+  blue = await startNetnsUpstream(net, 'blue');
+  green = await startNetnsUpstream(net, 'green');
   upstreams.push(blue, green);
 });
 
 after(async () => {
   for (const u of upstreams) await u.close();
+  await net?.close();
   await cluster?.close();
 });
 
@@ -96,7 +103,7 @@ async function slice(service: string, u: Upstream): Promise<void> {
         labels: { 'kubernetes.io/service-name': service },
       },
       addressType: 'IPv4',
-      endpoints: [{ addresses: [endpointAddress()], conditions: { ready: true } }],
+      endpoints: [{ addresses: [u.address], conditions: { ready: true } }],
       ports: [{ name: 'http', port: u.port, protocol: 'TCP' }],
     },
   });
@@ -121,7 +128,10 @@ async function readMapping(name: string): Promise<Record<string, unknown>> {
   })) as Record<string, unknown>;
 }
 
-test('Service annotation: create → routed, edit → changed, delete → gone', { timeout: 60_000 }, async (t) => {
+test('Service annotation: create → routed, edit → changed, delete → gone', {
+  ...needsNetns,
+  timeout: 60_000,
+}, async (t) => {
   await backend('svc-blue', [blue]);
   await backend('svc-green', [green]);
   const gw = await startK8sGateway(cluster.kubeconfigPath);
@@ -144,6 +154,7 @@ test('Service annotation: create → routed, edit → changed, delete → gone',
 });
 
 test('Mapping CRD: create → routed with status Running, edit → changed, invalid → Inactive, delete → gone', {
+  ...needsNetns,
   timeout: 60_000,
 }, async (t) => {
   const gw = await startK8sGateway(cluster.kubeconfigPath);
@@ -189,6 +200,7 @@ test('Mapping CRD: create → routed with status Running, edit → changed, inva
 });
 
 test('endpoints scale: traffic follows added and removed EndpointSlices within a second', {
+  ...needsNetns,
   timeout: 60_000,
 }, async (t) => {
   const gw = await startK8sGateway(cluster.kubeconfigPath);
@@ -225,9 +237,15 @@ test('endpoints scale: traffic follows added and removed EndpointSlices within a
     5_000,
   );
   assert.ok(downMs < 1000, `scale-down took ${downMs.toFixed(0)} ms`);
+  // The answers came from the upstream processes themselves: their own counts move, blue's not.
+  const [blueBefore, greenBefore] = [await blue.hits(), await green.hits()];
+  for (let i = 0; i < 6; i++) assert.ok(await routesTo(gw.url, '/scaled/', 'green'));
+  assert.equal(await green.hits(), greenBefore + 6);
+  assert.equal(await blue.hits(), blueBefore);
 });
 
 test('API server restart: the last configuration keeps serving, the watch resumes', {
+  ...needsNetns,
   timeout: 120_000,
 }, async (t) => {
   const gw = await startK8sGateway(cluster.kubeconfigPath);
@@ -256,6 +274,7 @@ test('API server restart: the last configuration keeps serving, the watch resume
 });
 
 test('changes made while the watch is cut are picked up: plain resume, and 410 after a compaction', {
+  ...needsNetns,
   timeout: 90_000,
 }, async (t) => {
   const relay = await startRelay(cluster, cluster.kubeconfig, cluster.dir);
@@ -296,6 +315,7 @@ test('changes made while the watch is cut are picked up: plain resume, and 410 a
 });
 
 test('RBAC: a kind the user may not list is a clear error for that kind; the others serve', {
+  ...needsNetns,
   timeout: 60_000,
 }, async (t) => {
   const role = 'legate-no-ingress';
@@ -345,6 +365,7 @@ test('RBAC: a kind the user may not list is a clear error for that kind; the oth
 });
 
 test('status: only the Lease holder writes; the other replica takes over when it leaves', {
+  ...needsNetns,
   timeout: 90_000,
 }, async (t) => {
   const lease = { leaseNamespace: 'default', leaseName: 'legate-status-ha' };
@@ -389,6 +410,7 @@ test('status: only the Lease holder writes; the other replica takes over when it
 });
 
 test('Ingress: served by class, create → routed with status.loadBalancer, edit → changed, delete → gone', {
+  ...needsNetns,
   timeout: 60_000,
 }, async (t) => {
   await api.networking.createIngressClass({
