@@ -13,7 +13,10 @@
  *   so this is a last line of defence, not a path the IR relies on).
  * - `routes` is in evaluation order and `table.size === routes.length`.
  * - With `freeze` (default: on unless NODE_ENV is `production`) the snapshot's data is deep-frozen;
- *   the route table is an opaque class instance and is frozen shallowly.
+ *   the route table is an opaque class instance and is frozen shallowly. Deliberately off in
+ *   production (the container image sets NODE_ENV=production): freezing walks every object of the
+ *   snapshot and its IR, about 70 ms of a 10,000-Mapping reload (compile ~30 ms without it), and
+ *   catches only programming errors, which tests and development runs (frozen) are there to find.
  */
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Ir, IrHeaderAdd, IrRoute, IrShadow, IrTarget } from '../ir/types.js';
