@@ -149,3 +149,31 @@ test('snapshots carry the last good text of each file; objects carry document li
   assert.deepEqual(names(seen[1]), ['a']);
   assert.deepEqual(seen[1].texts, { 'a.yaml': good });
 });
+
+test('FileSource sees every rename-replace from watch events alone, in subdirectories too', async (t) => {
+  const dir = tempDir(t);
+  mkdirSync(join(dir, 'team'));
+  writeFileSync(join(dir, 'a.yaml'), mapping('a0'));
+  writeFileSync(join(dir, 'team', 'b.yaml'), mapping('b0'));
+  const ac = new AbortController();
+  t.after(() => ac.abort());
+  const c = collector();
+  // No stat poll: only watch events can trigger a scan.
+  await new FileSource({ dir, debounceMs: 5, pollIntervalMs: 0 }).start(ac.signal, (s) => c.publish(s));
+  assert.deepEqual(names(await c.next()), ['a0', 'b0']);
+  for (let k = 1; k <= 3; k++) {
+    writeFileSync(join(dir, '.a.tmp'), mapping(`a${k}`));
+    renameSync(join(dir, '.a.tmp'), join(dir, 'a.yaml'));
+    assert.deepEqual(names(await c.next(2000)), [`a${k}`, `b${k - 1}`]);
+    writeFileSync(join(dir, 'team', '.b.tmp'), mapping(`b${k}`));
+    renameSync(join(dir, 'team', '.b.tmp'), join(dir, 'team', 'b.yaml'));
+    assert.deepEqual(names(await c.next(2000)), [`a${k}`, `b${k}`]);
+  }
+  // A directory created later is watched after the scan that finds it.
+  mkdirSync(join(dir, 'late'));
+  writeFileSync(join(dir, 'late', 'c.yaml'), mapping('c0'));
+  assert.deepEqual(names(await c.next(2000)), ['a3', 'c0', 'b3']);
+  writeFileSync(join(dir, 'late', '.c.tmp'), mapping('c1'));
+  renameSync(join(dir, 'late', '.c.tmp'), join(dir, 'late', 'c.yaml'));
+  assert.deepEqual(names(await c.next(2000)), ['a3', 'c1', 'b3']);
+});

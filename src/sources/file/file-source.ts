@@ -11,8 +11,11 @@
  * - Change detection never depends on fs.watch alone. Events only shorten the wait: a cheap stat
  *   scan (path, size, mtime, ctime, inode; symlinks followed) runs every `pollIntervalMs` and after
  *   each debounced event, and only files whose stat changed are re-read. This catches editors that
- *   rename-replace files, new subdirectories on platforms without recursive watch, and Kubernetes
- *   ConfigMap volumes (whose files are symlinks through a `..data` link that is swapped atomically).
+ *   rename-replace files, new subdirectories, and Kubernetes ConfigMap volumes (whose files are
+ *   symlinks through a `..data` link that is swapped atomically).
+ * - Events come from one non-recursive watcher per directory found by the last scan, not from
+ *   `recursive: true`: Node 20's recursive watch on Linux watches files by inode and stops
+ *   reporting a file after its first rename-replace, so every later edit waited for the poll.
  * - Publishes only when something changed; never two scans at once.
  * - Files are parsed in lazy mode (no per-field lines); the snapshot carries each file's text so
  *   `attachFieldLines` can add lines for the objects that end up with a problem.
@@ -59,6 +62,12 @@ interface FoundFile {
   readonly stamp: string;
 }
 
+interface Listing {
+  readonly files: FoundFile[];
+  /** Absolute paths of the directories walked, the root included. */
+  readonly dirs: string[];
+}
+
 /**
  * Holds per-file state between scans. `scan()` re-reads what changed and says whether the
  * published set changed.
@@ -66,6 +75,8 @@ interface FoundFile {
 class DirectoryState {
   private readonly files = new Map<string, FileState>();
   private rootProblem: SourceProblem | undefined;
+  /** Directories walked by the last successful listing (what to watch). */
+  dirs: readonly string[] = [];
 
   constructor(
     private readonly dir: string,
@@ -75,7 +86,9 @@ class DirectoryState {
   async scan(): Promise<boolean> {
     let found: FoundFile[];
     try {
-      found = await listFiles(this.dir);
+      const listing = await listFiles(this.dir);
+      found = listing.files;
+      this.dirs = listing.dirs;
     } catch (err) {
       // The directory vanished or became unreadable: keep everything live, report it.
       const message = `cannot read configuration directory: ${errMessage(err)}`;
@@ -142,15 +155,17 @@ class DirectoryState {
   }
 }
 
-/** Every config file under `dir`, paths relative with `/` separators, sorted. */
-async function listFiles(dir: string): Promise<FoundFile[]> {
+/** Every config file under `dir` (paths relative with `/` separators, sorted) and every directory. */
+async function listFiles(dir: string): Promise<Listing> {
   const out: FoundFile[] = [];
+  const dirs: string[] = [];
   const visited = new Set<string>();
   const walk = async (abs: string, rel: string, depth: number): Promise<void> => {
     const st = await stat(abs);
     const id = `${st.dev}:${st.ino}`;
     if (visited.has(id) || depth > kMaxDepth) return;
     visited.add(id);
+    dirs.push(abs);
     const entries = await readdir(abs, { withFileTypes: true });
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
@@ -185,7 +200,7 @@ async function listFiles(dir: string): Promise<FoundFile[]> {
   };
   await walk(dir, '', 0);
   out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  return out;
+  return { files: out, dirs };
 }
 
 /** Reads `dir` once. Throws `GW_ERR_CONFIG_LOAD` only when the directory itself cannot be read. */
@@ -232,7 +247,7 @@ export class FileSource implements Source {
     let again = false;
     let debounce: NodeJS.Timeout | undefined;
     let poll: NodeJS.Timeout | undefined;
-    let watcher: FSWatcher | undefined;
+    const watchers = new Map<string, FSWatcher>();
 
     const rescan = async (): Promise<void> => {
       if (running) {
@@ -245,6 +260,7 @@ export class FileSource implements Source {
           again = false;
           const changed = await state.scan();
           if (signal.aborted) return;
+          syncWatchers();
           if (changed) publish(state.snapshot());
         } while (again);
       } finally {
@@ -259,19 +275,30 @@ export class FileSource implements Source {
       }, this.debounceMs);
     };
 
-    try {
-      watcher = watch(this.dir, { recursive: true, persistent: false }, onEvent);
-    } catch {
-      try {
-        watcher = watch(this.dir, { persistent: false }, onEvent);
-      } catch {
-        watcher = undefined; // the stat scan alone still finds every change
+    /** One watcher per directory of the last scan; a directory that cannot be watched is polled. */
+    const syncWatchers = (): void => {
+      const wanted = new Set(state.dirs);
+      for (const [dir, w] of watchers) {
+        if (!wanted.has(dir)) {
+          w.close();
+          watchers.delete(dir);
+        }
       }
-    }
-    watcher?.on('error', () => {
-      watcher?.close();
-      watcher = undefined;
-    });
+      for (const dir of wanted) {
+        if (watchers.has(dir)) continue;
+        try {
+          const w = watch(dir, { persistent: false }, onEvent);
+          w.on('error', () => {
+            w.close();
+            if (watchers.get(dir) === w) watchers.delete(dir); // re-added by the next scan
+          });
+          watchers.set(dir, w);
+        } catch {
+          // Out of watches, or gone meanwhile: the stat scan still finds every change here.
+        }
+      }
+    };
+    syncWatchers();
     if (this.pollIntervalMs > 0) {
       const tick = (): void => {
         poll = setTimeout(() => {
@@ -288,7 +315,8 @@ export class FileSource implements Source {
       () => {
         if (debounce) clearTimeout(debounce);
         if (poll) clearTimeout(poll);
-        watcher?.close();
+        for (const w of watchers.values()) w.close();
+        watchers.clear();
       },
       { once: true },
     );
