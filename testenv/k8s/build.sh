@@ -59,6 +59,9 @@ command -v ionice >/dev/null 2>&1 && low+=(ionice -c 3)
 timed=()
 [ -x /usr/bin/time ] && timed=(/usr/bin/time -f '  %es elapsed, %Us user + %Ss sys CPU, %MKB peak RSS of the largest process')
 
+# A hand-edited version or replace block would build a mix of Kubernetes versions: refuse it.
+node "$here/gen-replaces.mjs" --check >&2
+
 rm -f "$out/stamp"
 step() { # name package
   local s
