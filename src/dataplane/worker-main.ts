@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry, collectDefaultMetrics, register } from 'prom-client';
 import { listenOrFail, SnapshotApplier } from '../control/data-plane-host.js';
 import type { FromWorker, ToWorker } from '../control/workers.js';
+import { decodeIr } from '../control/workers.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { registerDataPlaneMetrics } from '../observability/metrics.js';
 import type { DataPlane } from './index.js';
@@ -30,14 +31,15 @@ function reply(msg: FromWorker): void {
   process.send?.(msg);
 }
 
-async function onApply(seq: number, ir: ToWorker & { type: 'apply' }): Promise<void> {
+async function onApply(seq: number, payload: Uint8Array): Promise<void> {
   try {
-    applier.apply(ir.ir);
+    const ir = decodeIr(payload);
+    applier.apply(ir);
     if (!plane) {
       plane = await listenOrFail(applier.store, listen);
       applier.attach(plane);
     }
-    reply({ type: 'applied', seq, hash: ir.ir.hash, address: plane.address as AddressInfo });
+    reply({ type: 'applied', seq, hash: ir.hash, address: plane.address as AddressInfo });
   } catch (err) {
     const fatal = err instanceof GatewayError && err.code === 'GW_ERR_LISTEN';
     reply({ type: 'apply-failed', seq, error: err instanceof Error ? err.message : String(err), fatal });
@@ -47,7 +49,7 @@ async function onApply(seq: number, ir: ToWorker & { type: 'apply' }): Promise<v
 process.on('message', (msg: ToWorker) => {
   if (msg.type === 'apply') {
     // Applies are serialised so acknowledgements arrive in order.
-    queue = queue.then(() => onApply(msg.seq, msg));
+    queue = queue.then(() => onApply(msg.seq, msg.payload));
   } else if (msg.type === 'drain') {
     void (async () => {
       await plane?.close({ drainMs: msg.drainMs });
