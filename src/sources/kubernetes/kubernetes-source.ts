@@ -15,6 +15,7 @@
  *   `health()`; it never blocks the other kinds. A Forbidden kind is served as empty: RBAC that
  *   withholds Ingress should not take a Mapping-only install down.
  */
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import type { SourceObject, SourceProblem, SourceSnapshot } from '../../resources/types.js';
 import type { Source } from '../source.js';
 import { realTimers, type Timers } from './backoff.js';
@@ -133,6 +134,10 @@ export class KubernetesSource implements Source {
 
   async start(signal: AbortSignal, publish: (snapshot: SourceSnapshot) => void): Promise<void> {
     this.#publish = publish;
+    // Every reflector keeps up to two operations on `signal` at once (a request or watch, and a
+    // backoff sleep), each with one abort listener that it removes when done: the count is bounded
+    // by the number of reflectors, so raise the warning threshold to that bound.
+    setMaxListeners(Math.max(getMaxListeners(signal), 2 * this.#reflectors.length + 10), signal);
     signal.addEventListener(
       'abort',
       () => {
