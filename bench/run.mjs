@@ -5,8 +5,7 @@
 // (`legate serve`) in front of it, then drives each with wrk, interleaved: warm-up, then for every
 // repetition each target in turn (direct = wrk straight at the origin, nginx, legate). Two passes:
 //   single  1 proxy process (nginx 1 worker, legate --workers 1); with taskset and >= 2 CPUs the
-//           proxies are pinned to CPU 1 and wrk + origin to CPU 0, as in
-//           shared/reference/perf-baseline.md
+//           proxies are pinned to CPU 1 and wrk + origin to CPU 0
 //   pair    2 workers each (nginx worker_processes 2, legate --workers 2), nothing pinned
 // Prints a Markdown report (medians of the repetitions; Legate/nginx ratios; RSS) and writes the
 // raw data to bench/results/<date>.json. Everything binds 127.0.0.1; every process started here is

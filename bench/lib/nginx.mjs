@@ -1,6 +1,5 @@
 // nginx configurations for the benchmark: the origin (`return 200 "hello\n"`) and the reference
-// proxy, both as in shared/reference/perf-baseline.md (keep-alive everywhere, upstream keepalive
-// pool, no access log). Every path nginx writes (pid, error log, temp dirs) is inside `dir`, so a
+// proxy (keep-alive everywhere, upstream keepalive pool, no access log). Every path nginx writes (pid, error log, temp dirs) is inside `dir`, so a
 // run needs no system directories and leaves nothing behind once `dir` is removed.
 // Pure functions: they return text; bench/run.mjs writes and starts them.
 

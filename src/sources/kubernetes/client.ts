@@ -5,8 +5,8 @@
  * `KubeConfigClient`, takes addresses and credentials from client-node's `KubeConfig` (kubeconfig
  * files, in-cluster service account tokens, exec plugins; re-applied on every request so rotated
  * tokens are picked up) and speaks HTTP through one keep-alive undici Agent. client-node's own
- * `Watch` is not used: in 1.4 it has no working timeout and swallows callback exceptions (see
- * shared/reference/kubernetes.md §2.2); the reflector needs the raw stream to run its own
+ * `Watch` is not used: in 1.4 it has no working timeout and swallows callback exceptions; the
+ * reflector needs the raw stream to run its own
  * inactivity watchdog.
  *
  * Every non-2xx answer becomes a `KubeApiError` carrying the HTTP status and the API's `Status`
