@@ -30,22 +30,9 @@
 import { createHash } from 'node:crypto';
 import type { Ir } from '../ir/types.js';
 import type { SourceSnapshot } from '../resources/types.js';
+import { realTimers, type Timers } from '../util/timers.js';
 
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  now(): number;
-}
-
-export const realTimers: Timers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-  now: () => performance.now(),
-};
+export type { Timers } from '../util/timers.js';
 
 export interface ReconcileStats {
   readonly builds: number;

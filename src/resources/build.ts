@@ -646,84 +646,35 @@ class Builder {
       });
       if (critical || e.ignored || !e.payload) continue;
       const p = e.payload;
-      const generation = e.generation;
+      // The fields every resource carries; `generation` only when the object has one.
+      const meta = {
+        key: e.key,
+        apiVersion: e.apiVersion,
+        name: e.name,
+        namespace: e.namespace,
+        labels: e.labels,
+        location,
+        ...(e.generation === undefined ? {} : { generation: e.generation }),
+      };
       if (p.list === 'mappings') {
-        const r: MappingResource = {
-          key: e.key,
-          kind: 'Mapping',
-          apiVersion: e.apiVersion,
-          name: e.name,
-          namespace: e.namespace,
-          labels: e.labels,
-          location,
-          spec: p.spec,
-        };
-        mappings.push(generation === undefined ? r : { ...r, generation });
+        mappings.push({ ...meta, kind: 'Mapping', spec: p.spec });
       } else if (p.list === 'modules') {
-        const r: ModuleResource = {
-          key: e.key,
-          kind: 'Module',
-          apiVersion: e.apiVersion,
-          name: e.name,
-          namespace: e.namespace,
-          labels: e.labels,
-          location,
-          spec: p.spec,
-        };
-        modules.push(generation === undefined ? r : { ...r, generation });
+        modules.push({ ...meta, kind: 'Module', spec: p.spec });
       } else if (p.list === 'services') {
-        const r: ServiceResource = {
-          key: e.key,
-          kind: 'Service',
-          apiVersion: e.apiVersion,
-          name: e.name,
-          namespace: e.namespace,
-          labels: e.labels,
-          location,
-          spec: p.spec,
-        };
-        services.push(generation === undefined ? r : { ...r, generation });
+        services.push({ ...meta, kind: 'Service', spec: p.spec });
       } else if (p.list === 'ingresses') {
         if (!p.selection) continue;
-        const r: IngressResource = {
-          key: e.key,
+        ingresses.push({
+          ...meta,
           kind: 'Ingress',
-          apiVersion: e.apiVersion,
-          name: e.name,
-          namespace: e.namespace,
-          labels: e.labels,
-          location,
           spec: p.spec,
           ingressClass: p.selection,
           ...(p.creationTimestamp !== undefined ? { creationTimestamp: p.creationTimestamp } : {}),
-        };
-        ingresses.push(generation === undefined ? r : { ...r, generation });
+        });
       } else if (p.list === 'ingressClasses') {
-        const r: IngressClassResource = {
-          key: e.key,
-          kind: 'IngressClass',
-          apiVersion: e.apiVersion,
-          name: e.name,
-          namespace: e.namespace,
-          labels: e.labels,
-          location,
-          spec: p.spec,
-          isDefault: p.isDefault,
-        };
-        ingressClasses.push(generation === undefined ? r : { ...r, generation });
+        ingressClasses.push({ ...meta, kind: 'IngressClass', spec: p.spec, isDefault: p.isDefault });
       } else {
-        const r: EndpointSliceResource = {
-          key: e.key,
-          kind: 'EndpointSlice',
-          apiVersion: e.apiVersion,
-          name: e.name,
-          namespace: e.namespace,
-          labels: e.labels,
-          location,
-          serviceName: p.serviceName,
-          spec: p.spec,
-        };
-        endpointSlices.push(generation === undefined ? r : { ...r, generation });
+        endpointSlices.push({ ...meta, kind: 'EndpointSlice', serviceName: p.serviceName, spec: p.spec });
       }
     }
     return { mappings, modules, services, endpointSlices, ingresses, ingressClasses, statuses };

@@ -7,22 +7,9 @@
  * The caller resets the sequence after a healthy period (a watch that stayed up long enough).
  */
 
-/** Timers as the Kubernetes source uses them; tests pass a manual clock. */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  now(): number;
-}
+import type { Timers } from '../../util/timers.js';
 
-export const realTimers: Timers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-  now: () => Date.now(),
-};
+export { realTimers, type Timers } from '../../util/timers.js';
 
 /** Resolves after `ms` on `timers`, or at once (resolving `false`) when `signal` aborts. */
 export function sleep(timers: Timers, ms: number, signal: AbortSignal): Promise<boolean> {
