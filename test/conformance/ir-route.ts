@@ -2,6 +2,8 @@
  * Hand-built IR for snapshot tests: routes, whole IRs and match requests with sensible defaults.
  * Test support only (used by test/conformance and src/snapshot unit tests).
  */
+
+import { DEFAULT_SETTINGS } from '../../src/ir/processors/module.js';
 import type {
   Ir,
   IrHostMatch,
@@ -76,19 +78,7 @@ export function irRoute(order: number, spec: RouteSpec = {}): IrRoute {
   };
 }
 
-export const defaultSettings: IrSettings = {
-  preserveExternalRequestId: false,
-  serverName: null,
-  suppressEnvoyHeaders: false,
-  useRemoteAddress: true,
-  xffNumTrustedHops: 0,
-  normalizePath: true,
-  mergeSlashes: false,
-  rejectRequestsWithEscapedSlashes: false,
-  maxRequestHeadersKb: 60,
-  listenerIdleTimeoutMs: 0,
-  stripMatchingHostPort: false,
-};
+export const defaultSettings: IrSettings = { ...DEFAULT_SETTINGS, listenerIdleTimeoutMs: 0 };
 
 export function irOf(routes: readonly IrRoute[]): Ir {
   return {

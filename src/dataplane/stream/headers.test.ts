@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DEFAULT_SETTINGS } from '../../ir/processors/module.js';
 import type { IrSettings } from '../../ir/types.js';
 import {
   buildRequestHead,
@@ -10,19 +11,7 @@ import {
   type RequestHeadInput,
 } from './headers.js';
 
-const settings: IrSettings = {
-  preserveExternalRequestId: false,
-  serverName: null,
-  suppressEnvoyHeaders: false,
-  useRemoteAddress: true,
-  xffNumTrustedHops: 0,
-  normalizePath: true,
-  mergeSlashes: false,
-  rejectRequestsWithEscapedSlashes: false,
-  maxRequestHeadersKb: 60,
-  listenerIdleTimeoutMs: 0,
-  stripMatchingHostPort: false,
-};
+const settings: IrSettings = { ...DEFAULT_SETTINGS, listenerIdleTimeoutMs: 0 };
 
 function input(over: Partial<RequestHeadInput> = {}): RequestHeadInput {
   return {
