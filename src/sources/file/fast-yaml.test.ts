@@ -1,9 +1,24 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import jsyaml from 'js-yaml';
 import { parseYamlStream } from '../../resources/yaml.js';
 import { loadFast } from './fast-yaml.js';
-import { mutatedStream, yamlStream } from './yaml-test-support.js';
+import { mutatedStream, quotedStream, yamlStream } from './yaml-test-support.js';
+
+/**
+ * Property runs: modest by default so CI stays fast; `LEGATE_FC_RUNS=20000` (and several runs of
+ * the suite) for a deep local search. Seeds stay random unless `LEGATE_FC_SEED` pins one to replay
+ * a failure; fast-check prints the seed and path of every counterexample.
+ */
+const kRunScale = Number(process.env['LEGATE_FC_RUNS']) || 0;
+const fcParams = (fallback: number): fc.Parameters<unknown> => {
+  const seed = Number(process.env['LEGATE_FC_SEED']);
+  return {
+    numRuns: kRunScale || fallback,
+    ...(Number.isInteger(seed) && process.env['LEGATE_FC_SEED'] ? { seed } : {}),
+  };
+};
 
 /** What the reference parser says, in `loadFast`'s shape; `undefined` when any document has an error. */
 function reference(text: string) {
@@ -29,26 +44,122 @@ test('fast loader = reference parser on generated YAML (values, document indexes
       assert.ok(ref !== undefined, `fast loader accepted text the reference parser rejects:\n${text}`);
       assert.deepStrictEqual(withContent(fast), withContent(ref), text);
     }),
-    { numRuns: 2000 },
+    fcParams(2000),
   );
   // Declining everything would pass the property vacuously.
   assert.ok(accepted > runs / 5, `fast loader accepted only ${accepted} of ${runs} streams`);
 });
 
-test('fast loader never accepts what the reference parser rejects, nor differs on what it accepts (mutated YAML)', () => {
-  fc.assert(
-    fc.property(mutatedStream, (text) => {
-      const fast = loadFast(text);
-      if (fast === undefined) return;
-      const ref = reference(text);
-      assert.ok(
-        ref !== undefined,
-        `fast loader accepted text the reference parser rejects:\n${JSON.stringify(text)}`,
-      );
-      assert.deepStrictEqual(withContent(fast), withContent(ref), JSON.stringify(text));
-    }),
-    { numRuns: 3000 },
+/** The equivalence property for streams that are often invalid: decline, or agree exactly. */
+const declinesOrAgrees = (text: string): void => {
+  const fast = loadFast(text);
+  if (fast === undefined) return;
+  const ref = reference(text);
+  assert.ok(
+    ref !== undefined,
+    `fast loader accepted text the reference parser rejects:\n${JSON.stringify(text)}`,
   );
+  assert.deepStrictEqual(withContent(fast), withContent(ref), JSON.stringify(text));
+};
+
+test('fast loader never accepts what the reference parser rejects, nor differs on what it accepts (mutated YAML)', () => {
+  fc.assert(fc.property(mutatedStream, declinesOrAgrees), fcParams(3000));
+});
+
+test('fast loader = reference parser or declines on quoted scalars (multi-line, escapes, glued comments)', () => {
+  let accepted = 0;
+  let total = 0;
+  fc.assert(
+    fc.property(quotedStream, (text) => {
+      total++;
+      if (loadFast(text) !== undefined) accepted++;
+      declinesOrAgrees(text);
+    }),
+    fcParams(2000),
+  );
+  assert.ok(accepted > total / 10, `fast loader accepted only ${accepted} of ${total} streams`);
+});
+
+/**
+ * Counterexamples found by the property tests. js-yaml reads each one; the reference parser
+ * rejects it (`ref: 'rejects'`) or reads other values (`ref` lists the values of its documents
+ * with content), so the fast loader must decline. Both premises are checked, so a case that stops
+ * being a divergence (a library update) shows up instead of passing silently.
+ */
+const kMustDecline: readonly {
+  readonly why: string;
+  readonly text: string;
+  readonly ref: 'rejects' | unknown[];
+}[] = [
+  { why: 'comment glued to the closing quote of a multi-line scalar', text: '"\n\n"#"', ref: 'rejects' },
+  { why: 'same, at the end of the text', text: '"\n\n"#', ref: 'rejects' },
+  {
+    why: 'comment glued to a single quote inside a quoted value',
+    text: '---\na:\n  a: \'"\'#a"\n---\n\n',
+    ref: 'rejects',
+  },
+  { why: 'escaped line break inside the double-quoted scalar', text: 'a: "x\\\n y"#\n', ref: 'rejects' },
+  { why: 'multi-line double-quoted value, nested', text: 'k:\n  v: "x\n    y"#c\n', ref: 'rejects' },
+  { why: 'multi-line single-quoted value', text: "k: 'x\n  y'#c\n", ref: 'rejects' },
+  { why: "escaped '' in a multi-line single-quoted value", text: "k: 'it''s\n  fine'#c\n", ref: 'rejects' },
+  { why: 'escaped quote in a multi-line double-quoted value', text: 'k: "a\\"b\n  c"#c\n', ref: 'rejects' },
+  { why: 'comment glued to a quoted sequence item', text: '- "x"#c\n', ref: 'rejects' },
+  { why: 'comment glued to a quoted key', text: '"k"#c: v\n', ref: 'rejects' },
+  { why: 'comment glued to a flow sequence end', text: 'k: [a]#c\n', ref: 'rejects' },
+  { why: 'comment glued to a flow mapping end', text: 'k: {a: 1}#c\n', ref: 'rejects' },
+  { why: 'escaped line break, then a blank line (flow map)', text: '{k: "\\\n\n"}\n', ref: [{ k: ' ' }] },
+  { why: 'escaped line break, then a blank line (flow seq)', text: '["a\\\n\n b"]\n', ref: [['a b']] },
+  {
+    why: '%YAML 1.2 switches the reference parser to the 1.2 schema',
+    text: '%YAML 1.2\n---\na: yes\n',
+    ref: [{ a: 'yes' }],
+  },
+  {
+    why: 'a directive before a later document',
+    text: 'a: 1\n...\n%YAML 1.2\n---\nb: yes\n',
+    ref: [{ a: 1 }, { b: 'yes' }],
+  },
+];
+
+test('declines every recorded counterexample', async (t) => {
+  for (const { why, text, ref } of kMustDecline) {
+    await t.test(why, () => {
+      assert.doesNotThrow(() => jsyaml.loadAll(text), 'js-yaml must read it, or it is no counterexample');
+      const actual = reference(text);
+      assert.deepStrictEqual(
+        actual && withContent(actual).map((d) => d.value),
+        ref === 'rejects' ? undefined : ref,
+      );
+      assert.equal(loadFast(text), undefined, JSON.stringify(text));
+    });
+  }
+});
+
+test('still reads quoted scalars holding # and quotes, and comments after white space', () => {
+  const cases: readonly (readonly [string, unknown])[] = [
+    ['d: "#x"\n', { d: '#x' }],
+    ["c: '#fff'\n", { c: '#fff' }],
+    ['a: "x y"\nb: "#fff"\n', { a: 'x y', b: '#fff' }],
+    ['a: "x"\n# c\nb: "#y" # z\n', { a: 'x', b: '#y' }],
+    ['a: "x\n  y" # c\n', { a: 'x y' }],
+    ["a: 'it''s' #c\nb: '#'\n", { a: "it's", b: '#' }],
+    ['a: "x"\t#c\n', { a: 'x' }],
+    ['a: [b#c, "d"]\n', { a: ['b#c', 'd'] }],
+  ];
+  for (const [text, value] of cases) {
+    const docs = loadFast(text);
+    assert.ok(docs !== undefined, `declined ${JSON.stringify(text)}`);
+    assert.deepEqual(docs[0]?.value, value, JSON.stringify(text));
+    assert.deepEqual(reference(text)?.[0]?.value, value, JSON.stringify(text));
+  }
+});
+
+test('a long unclosed quote neither throws nor takes long (the decline scan is linear)', () => {
+  for (const text of [`a: '${'x: y\n'.repeat(300_000)}`, `a: "${'x\\\n'.repeat(300_000)}`]) {
+    const started = performance.now();
+    assert.doesNotThrow(() => loadFast(text));
+    assert.ok(performance.now() - started < 5000);
+  }
 });
 
 test('dialect: YAML 1.1 booleans without y/n, 1.1 octal and underscores, no timestamps or base-60', () => {

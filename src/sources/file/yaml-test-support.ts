@@ -257,7 +257,31 @@ export const mutatedStream: fc.Arbitrary<string> = fc
     fc.array(
       fc.tuple(
         fc.nat(),
-        fc.constantFrom('', ':', ' ', '-', '\t', '"', "'", '#', '\n', '{', '[', '  ', '&', '*', '!', '|'),
+        fc.constantFrom(
+          '',
+          ':',
+          ' ',
+          '-',
+          '\t',
+          '"',
+          "'",
+          '#',
+          '\n',
+          '{',
+          '[',
+          '  ',
+          '&',
+          '*',
+          '!',
+          '|',
+          // A closing quote or flow indicator glued to a comment, and line breaks inside scalars.
+          '"#',
+          "'#",
+          ']#',
+          '}#',
+          '\\\n',
+          '\n  ',
+        ),
       ),
       {
         minLength: 1,
@@ -273,3 +297,65 @@ export const mutatedStream: fc.Arbitrary<string> = fc
     }
     return out;
   });
+
+/**
+ * Quoted scalars in every position (block value, sequence item, flow item, key, document root),
+ * spanning lines (raw and escaped line breaks, with enough or too little indentation), holding
+ * escaped quotes, and followed by a comment with or without the white space before it, or by
+ * another indicator. Targets the adjacency rules the two parsers disagree on.
+ */
+export const quotedStream: fc.Arbitrary<string> = fc
+  .array(
+    fc.record({
+      sq: fc.boolean(),
+      /** A backslash in a double-quoted body ends the line (escaped line break) or is escaped. */
+      escapedBreak: fc.boolean(),
+      body: fc.array(fc.constantFrom('a', ' ', '#', "'", '"', '\\', '\n', '\n\n', ':', ',', ']', '}', '\t'), {
+        maxLength: 8,
+      }),
+      // Indentation of continuation lines, relative to the line holding the opening quote.
+      cont: fc.constantFrom(0, 1, 2, 4),
+      // What follows the closing quote: mostly valid, so that most streams get compared.
+      after: fc.oneof(
+        { weight: 3, arbitrary: fc.constantFrom('', ' # c', ' ', '\t#c') },
+        { weight: 1, arbitrary: fc.constantFrom('#', '#c', ',', ']', '}', ':', ': v', '"#', "'#") },
+      ),
+      at: fc.constantFrom('value', 'item', 'flowSeq', 'flowMap', 'key', 'root', 'nested'),
+      sep: fc.constantFrom('\n', '\n', '\n---\n', '\n# c\n', '\n\n'),
+    }),
+    { minLength: 1, maxLength: 4 },
+  )
+  .map((items) =>
+    items
+      .map((q, i) => {
+        const indent = q.at === 'nested' ? 2 : 0;
+        const pad = ' '.repeat(indent + q.cont);
+        const body = q.body
+          .map((c) => {
+            if (c === '\n' || c === '\n\n') return `${c}${pad}`;
+            if (q.sq) return c === "'" ? "''" : c;
+            if (c === '"') return '\\"';
+            if (c === '\\') return q.escapedBreak ? `\\\n${pad}` : '\\\\';
+            return c;
+          })
+          .join('');
+        const quoted = q.sq ? `'${body}'${q.after}` : `"${body}"${q.after}`;
+        const line =
+          q.at === 'value'
+            ? `k${i}: ${quoted}`
+            : q.at === 'item'
+              ? `- ${quoted}`
+              : q.at === 'flowSeq'
+                ? `[${quoted}, x]`
+                : q.at === 'flowMap'
+                  ? `{k: ${quoted}}`
+                  : q.at === 'key'
+                    ? `${quoted}: v`
+                    : q.at === 'nested'
+                      ? `n${i}:\n  k: ${quoted}`
+                      : quoted;
+        return i === 0 ? line : `${q.sep}${line}`;
+      })
+      .join('')
+      .concat('\n'),
+  );
