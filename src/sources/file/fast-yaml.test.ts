@@ -110,6 +110,27 @@ const kMustDecline: readonly {
   { why: 'escaped line break, then a blank line (flow map)', text: '{k: "\\\n\n"}\n', ref: [{ k: ' ' }] },
   { why: 'escaped line break, then a blank line (flow seq)', text: '["a\\\n\n b"]\n', ref: [['a b']] },
   {
+    why: 'flow mapping as a key, first in a flow mapping',
+    text: 'a: {{a b: n}}\n',
+    ref: [{ a: { '{ a b: n }': null } }],
+  },
+  {
+    why: 'flow mapping as a later key in a flow mapping',
+    text: 'a: {x: 1, {a b: n}}\n',
+    ref: [{ a: { x: 1, '{ a b: n }': null } }],
+  },
+  {
+    why: 'flow sequence as a key after a comma',
+    text: 'a: {x: 1, [p, q]}\n',
+    ref: [{ a: { x: 1, '[ p, q ]': null } }],
+  },
+  {
+    why: 'null key of a single-pair mapping in a flow sequence',
+    text: 'a: [[~:, x]]\n',
+    ref: [{ a: [[{ '': null }, 'x']] }],
+  },
+  { why: 'NULL key of a single-pair mapping, alone', text: 'a: [[NULL:]]\n', ref: [{ a: [[{ '': null }]] }] },
+  {
     why: '%YAML 1.2 switches the reference parser to the 1.2 schema',
     text: '%YAML 1.2\n---\na: yes\n',
     ref: [{ a: 'yes' }],

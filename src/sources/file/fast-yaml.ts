@@ -112,7 +112,13 @@ function listener(event: jsyaml.EventType, state: jsyaml.State): void {
     return;
   }
   // Key "null": written as a null scalar or left empty, js-yaml and the yaml library disagree.
-  if (s.kind === 'mapping' && s.result !== null && Object.hasOwn(s.result as object, 'null')) declined = true;
+  // A collection key: js-yaml makes "[object Object]" of a mapping, the yaml library its flow text.
+  if (
+    s.kind === 'mapping' &&
+    s.result !== null &&
+    (Object.hasOwn(s.result as object, 'null') || Object.hasOwn(s.result as object, '[object Object]'))
+  )
+    declined = true;
   if (s.depth === 1) {
     for (const _ in s.anchorMap) {
       declined = true;
@@ -146,7 +152,9 @@ const kLoadOptions: jsyaml.LoadOptions = {
  * line differently (js-yaml drops it, the yaml library makes a space). Then:
  * block scalar indentation indicators and block scalars
  * as a document root; empty keys and collection keys (`? `, a flow
- * collection before `:`), which the libraries turn into different strings; tags (`!x`, and `!`,
+ * collection before `:`, a flow collection first in a flow mapping, a flow sequence after a comma
+ * (a key there is a sequence: js-yaml joins it with commas), a null key of a single-pair
+ * mapping in a flow sequence), which the libraries turn into different strings; tags (`!x`, and `!`,
  * which means "string" to the yaml library only); an empty sequence item (`-` alone or before a
  * comment), after which js-yaml folds the less-indented items that follow into the inner sequence.
  */
@@ -167,6 +175,9 @@ const kAmbiguous = new RegExp(
     String.raw`(?:^|[\s,[{])\?(?:\s|$)`,
     String.raw`[\]}]\s*:(?:[\s,\]}]|$)`,
     String.raw`[[{,]\s*:`,
+    String.raw`[[{,]\s*(?:~|[Nn]ull|NULL)\s*:(?:[\s,\]}]|$)`,
+    String.raw`\{\s*[[{]`,
+    String.raw`,\s*\[`,
     String.raw`^[ \t]*(?:-[ \t]+)*:(?:\s|$)`,
     String.raw`(?:^|[\s,[{])!`,
     String.raw`^[ \t]*(?:-[ \t]+)*-[ \t]*(?:#.*)?\r?$`,
