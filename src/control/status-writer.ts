@@ -30,7 +30,7 @@ import { type KindSpec, Kinds, objectPath } from '../sources/kubernetes/kinds.js
 import type { KubeObject } from '../sources/kubernetes/reflector.js';
 
 /** Kinds whose status follows Emissary's `{state, reason}` shape. */
-export const kCrdKinds: ReadonlySet<string> = new Set(['Mapping']);
+export const kCrdKinds: ReadonlySet<string> = new Set(['Mapping', 'Module']);
 
 export interface StatusWriterOptions {
   readonly client: KubeClient;

@@ -345,6 +345,7 @@ test('RBAC: the service account may do what Legate needs and nothing else', asyn
     { verb: 'list', group: 'getambassador.io', resource: 'mappings' },
     { verb: 'watch', group: 'getambassador.io', resource: 'modules' },
     { verb: 'update', group: 'getambassador.io', resource: 'mappings', subresource: 'status', namespace: NS },
+    { verb: 'update', group: 'getambassador.io', resource: 'modules', subresource: 'status', namespace: NS },
     { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: 'legate' },
     { verb: 'get', group: 'coordination.k8s.io', resource: 'leases', namespace: 'legate', name: LEASE },
     { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'legate', name: LEASE },
@@ -353,7 +354,7 @@ test('RBAC: the service account may do what Legate needs and nothing else', asyn
     { verb: 'update', group: 'getambassador.io', resource: 'mappings', namespace: NS },
     { verb: 'delete', group: 'getambassador.io', resource: 'mappings', namespace: NS },
     { verb: 'list', group: 'getambassador.io', resource: 'hosts' },
-    { verb: 'update', group: 'getambassador.io', resource: 'modules', subresource: 'status', namespace: NS },
+    { verb: 'update', group: 'getambassador.io', resource: 'modules', namespace: NS },
     { verb: 'list', resource: 'secrets' },
     { verb: 'create', resource: 'events', namespace: NS },
     { verb: 'update', group: 'networking.k8s.io', resource: 'ingresses', namespace: NS },
@@ -496,6 +497,27 @@ test('a gateway running as the legate ServiceAccount (deploy/rbac.yaml only) ser
   await until('status written', async () => {
     const m = (await custom.getNamespacedCustomObject({ ...mappings('v3alpha1'), name: 'as-sa' })) as Obj;
     return (m['status'] as { state?: string } | undefined)?.state === 'Running';
+  });
+  // Module status too (the RBAC grants modules/status): the `ambassador` Module in NS, created here
+  // unless an earlier test left one.
+  const modules = { group: 'getambassador.io', version: 'v3alpha1', namespace: NS, plural: 'modules' };
+  await custom
+    .createNamespacedCustomObject({
+      ...modules,
+      body: {
+        apiVersion: 'getambassador.io/v3alpha1',
+        kind: 'Module',
+        metadata: { name: 'ambassador' },
+        spec: {},
+      },
+    })
+    .catch((err: unknown) => {
+      if (!isApiError(409)(err)) throw err;
+    });
+  await until('Module status written', async () => {
+    const m = (await custom.getNamespacedCustomObject({ ...modules, name: 'ambassador' })) as Obj;
+    const state = (m['status'] as { state?: string } | undefined)?.state;
+    return state === 'Running' || state === 'Inactive';
   });
   const lease = await kc
     .makeApiClient(k8s.CoordinationV1Api)
