@@ -5,40 +5,8 @@ import { buildIrFromSources } from '../main.js';
 import { lineOfField } from '../resources/key.js';
 import type { SourceSnapshot } from '../resources/types.js';
 import { parseConfigText } from '../sources/file/parse.js';
-import { hashInput, type ReconcileOutcome, Reconciler, type Timers } from './reconciler.js';
-
-/** Manual clock: timers fire only when the test advances time. */
-class FakeTimers implements Timers {
-  #now = 0;
-  #seq = 0;
-  readonly pending = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.#now;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.#seq;
-    this.pending.set(id, { at: this.#now + ms, fn });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-  async advance(ms: number): Promise<void> {
-    await new Promise((r) => setImmediate(r)); // let settled promises schedule their timers first
-    const until = this.#now + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.pending) if (e[1].at <= until && (!next || e[1].at < next[1].at)) next = e;
-      if (!next) break;
-      this.pending.delete(next[0]);
-      this.#now = next[1].at;
-      next[1].fn();
-      await new Promise((r) => setImmediate(r));
-    }
-    this.#now = until;
-    await new Promise((r) => setImmediate(r));
-  }
-}
+import { FakeTimers } from '../util/fake-timers.js';
+import { hashInput, type ReconcileOutcome, Reconciler } from './reconciler.js';
 
 function snap(source: string, names: string[]): SourceSnapshot {
   return {
