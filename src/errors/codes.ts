@@ -25,6 +25,7 @@ export const ErrorCodes = {
   GW_ERR_UPSTREAM_RESET: { message: 'upstream reset the connection', httpStatus: 502, flag: 'UR' },
   GW_ERR_UPSTREAM_PROTOCOL: { message: 'upstream sent an invalid response', httpStatus: 502, flag: 'UPE' },
   GW_ERR_BAD_REQUEST: { message: 'bad request', httpStatus: 400, flag: 'DPE' },
+  GW_ERR_INTERNAL: { message: 'internal error in the gateway', httpStatus: 500, flag: 'LE' },
   GW_ERR_DOWNSTREAM_RESET: { message: 'client closed the connection', flag: 'DC' },
   GW_ERR_CONFIG_LOAD: { message: 'configuration could not be loaded' },
   GW_ERR_BOOTSTRAP: { message: 'invalid startup settings' },

@@ -210,3 +210,28 @@ test('graceful close: in-flight requests finish, new connections are refused', a
   await closing;
   assert.equal(plane.inflight, 0);
 });
+
+test('a bug in the request pipeline answers 500 and the process keeps serving', async (t) => {
+  const origin = await startOrigin(t, (_req, res) => res.end('ok'));
+  const routes = [irRoute(0, { targets: [{ cluster: 'c' }] })];
+  const clusters = [cluster('c', [origin.port])];
+  // A snapshot whose route table throws stands in for any programming error on the request path.
+  const broken = {
+    ...snapshotOf(routes, clusters),
+    table: {
+      size: 1,
+      match: () => {
+        throw new Error('route table bug');
+      },
+    },
+  };
+  const { url, plane, swap } = await startPlane(t, broken);
+  const res = await request(`${url}/x`);
+  assert.equal(res.statusCode, 500);
+  assert.equal(await res.body.text(), 'internal error in the gateway\n');
+  assert.equal(plane.stats.localReplyCount('GW_ERR_INTERNAL'), 1);
+  swap(snapshotOf(routes, clusters));
+  const after = await request(`${url}/x`);
+  assert.equal(after.statusCode, 200);
+  assert.equal(await after.body.text(), 'ok');
+});

@@ -368,7 +368,13 @@ export class Exchange
     const wasDone = this.done;
     this.finish();
     this.ctx.onUpstreamError?.(err, this.route === null ? '' : this.route.id);
-    if (!wasDone || !this.res.writableEnded) {
+    if (!this.res.headersSent && !this.res.destroyed) {
+      // Nothing reached the client yet: a clear 500 rather than a dropped connection.
+      sendLocalReply(this.res, 'GW_ERR_INTERNAL', {
+        stats: this.ctx.stats,
+        serverName: this.snap === null ? null : this.snap.settings.serverName,
+      });
+    } else if (!wasDone || !this.res.writableEnded) {
       this.ctx.stats.downstreamAborts++;
       abortResponse(this.res);
     }
@@ -433,8 +439,8 @@ export class Exchange
 
 /**
  * The listener's request handler: one Exchange per request. A throw out of the pipeline is a bug;
- * it must not take the process down, so the request's connection is cut (the client sees the
- * failure) and the exchange's resources are released.
+ * it must not take the process down: the request is answered 500 (or, if its response had started,
+ * its connection is cut so the client sees the failure) and the exchange's resources are released.
  */
 export function createStreamHandler(ctx: StreamContext): RequestHandler {
   return (_req, res) => {
