@@ -9,33 +9,19 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { findHelm, kNoHelm } from './helm-binary.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const chart = join(root, 'deploy', 'helm', 'legate');
 
 type Obj = { kind: string; metadata: { name: string }; [k: string]: unknown };
 
-function findHelm(): string | undefined {
-  const candidates = [process.env['LEGATE_HELM'], 'helm', join(homedir(), '.cache', 'legate-tools', 'helm')];
-  for (const c of candidates) {
-    if (!c) continue;
-    try {
-      execFileSync(c, ['version', '--short'], { stdio: 'ignore' });
-      return c;
-    } catch {
-      if (c !== 'helm' && existsSync(c)) return c;
-    }
-  }
-  return undefined;
-}
-
 const helm = findHelm();
-const skip = helm ? false : 'no helm binary (set LEGATE_HELM)';
+const skip = helm ? false : kNoHelm;
 
 function parseDocs(text: string): Obj[] {
   return parseAllDocuments(text, { version: '1.1' })

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '@kubernetes/client-node';
 import { Agent, request } from 'undici';
-import { type Cluster, pinnedKubernetesVersion, startCluster } from './harness.js';
+import { type Cluster, eventually, pinnedKubernetesVersion, startCluster } from './harness.js';
 
 let cluster: Cluster;
 let kc: k8s.KubeConfig;
@@ -83,18 +83,6 @@ async function openWatch(path: string, query: Record<string, string | number | b
     end: () => until('the end of the stream', () => ended),
     abort: () => controller.abort(),
   };
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`);
-      await sleep(200);
-    }
-  }
 }
 
 function service(name: string): k8s.V1Service {

@@ -470,3 +470,16 @@ function isWritableDir(path: string): boolean {
     return false;
   }
 }
+
+/** Retries `fn` (every 200 ms) until it resolves; after `timeoutMs` rethrows its last error, named. */
+export async function eventually<T>(what: string, fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}

@@ -15,16 +15,15 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '@kubernetes/client-node';
 import { Agent, request } from 'undici';
 import { parseAllDocuments } from 'yaml';
+import { findHelm, kNoHelm } from '../deploy/helm-binary.js';
 import { routesTo, startK8sGateway, startUpstream, eventually as until } from './gateway-support.js';
-import { type Cluster, startCluster } from './harness.js';
+import { type Cluster, eventually, startCluster } from './harness.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const NS = 'apps';
@@ -44,18 +43,6 @@ function manifests(rel: string): Obj[] {
   return parseAllDocuments(readFileSync(join(root, 'deploy', rel), 'utf8'), { version: '1.1' })
     .map((d) => d.toJS() as Obj | null)
     .filter((o): o is Obj => o !== null);
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`);
-      await sleep(200);
-    }
-  }
 }
 
 const isApiError = (code: number) => (err: unknown) => err instanceof k8s.ApiException && err.code === code;
@@ -413,23 +400,10 @@ test('legate.yaml passes server-side validation, and its pod meets the restricte
   });
 });
 
-/** The `helm` binary test/deploy/helm.test.ts uses, if any. */
-function findHelm(): string | undefined {
-  for (const c of [process.env['LEGATE_HELM'], 'helm', join(homedir(), '.cache', 'legate-tools', 'helm')]) {
-    if (!c) continue;
-    try {
-      execFileSync(c, ['version', '--short'], { stdio: 'ignore' });
-      return c;
-    } catch {
-      if (c !== 'helm' && existsSync(c)) return c;
-    }
-  }
-  return undefined;
-}
 const helm = findHelm();
 
 test('the Helm chart renders objects the API server accepts (dry run, strict fields)', {
-  skip: helm ? false : 'no helm binary (set LEGATE_HELM)',
+  skip: helm ? false : kNoHelm,
 }, async () => {
   const chart = join(root, 'deploy', 'helm', 'legate');
   const text = execFileSync(
