@@ -84,6 +84,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     host: opts.listen.host,
     port: opts.listen.port,
     handler: createStreamHandler(ctx),
+    onClientError: (code) => stats.localReply(code),
     ...(http.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: http.headersTimeoutMs }),
     ...(http.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: http.requestTimeoutMs }),
     ...(http.keepAliveTimeoutMs !== undefined

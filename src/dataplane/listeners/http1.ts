@@ -10,13 +10,31 @@
  *   requests finish (their responses carry `Connection: close` when they start after the drain
  *   began), close each connection as it goes idle, and after `drainMs` close whatever is left.
  *
+ * - A request node's parser refuses (smuggling forms, bad header bytes, oversized head) or a client
+ *   too slow to send its request gets one short local reply (400, 431 or 408, with the response
+ *   flag) and the connection is closed: the bytes after a malformed head cannot be trusted, so
+ *   nothing more is read from that connection and nothing of it is forwarded.
+ *
  * Defaults: headersTimeout 60 s (slow-header defence), requestTimeout 300 s (node's default; it
  * bounds a whole upload, raise it for very large bodies), keep-alive idle 75 s (longer than the
  * common 60 s idle timeout of load balancers in front, so they close first), max header size 60 KiB
  * (Envoy's `max_request_headers_kb` default).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { ErrorCode } from '../../errors/codes.js';
+import {
+  localReplyBody,
+  localReplyFlag,
+  localReplyStatus,
+  RESPONSE_FLAGS_HEADER,
+} from '../stream/local-reply.js';
 
 /** What a request handler may hand back: told once, after the listener, when the response closes
  * (finished or cut). */
@@ -48,6 +66,39 @@ export interface Http1ListenerOptions {
   readonly requestTimeoutMs?: number;
   readonly keepAliveTimeoutMs?: number;
   readonly maxHeaderBytes?: number;
+  /** Told about every request refused before it reached the handler (for counting). */
+  readonly onClientError?: (code: ErrorCode) => void;
+}
+
+/** What node's parser or connection checks reported → the local reply's error code; null = just close. */
+export function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode | null {
+  const code = err.code ?? '';
+  if (code === 'HPE_HEADER_OVERFLOW') return 'GW_ERR_HEADERS_TOO_LARGE';
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'GW_ERR_REQUEST_TIMEOUT';
+  if (code.startsWith('HPE_')) return 'GW_ERR_BAD_REQUEST';
+  // ECONNRESET, EPIPE, ETIMEDOUT…: the client is gone; there is no one to answer.
+  return null;
+}
+
+/** Reply bytes per code, built once: the socket has no ServerResponse to write them through. */
+const CLIENT_ERROR_REPLIES = new Map<ErrorCode, Buffer>();
+function clientErrorReply(code: ErrorCode): Buffer {
+  let reply = CLIENT_ERROR_REPLIES.get(code);
+  if (reply === undefined) {
+    const status = localReplyStatus(code);
+    const body = localReplyBody(code);
+    reply = Buffer.concat([
+      Buffer.from(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+          `content-type: text/plain\r\ncontent-length: ${body.length}\r\n` +
+          `${RESPONSE_FLAGS_HEADER}: ${localReplyFlag(code)}\r\nconnection: close\r\n\r\n`,
+        'latin1',
+      ),
+      body,
+    ]);
+    CLIENT_ERROR_REPLIES.set(code, reply);
+  }
+  return reply;
 }
 
 export const HTTP1_DEFAULTS = {
@@ -79,6 +130,21 @@ export class Http1Listener {
       },
       (req, res) => this.#onRequest(req, res),
     );
+    const onClientError = opts.onClientError;
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      const code = clientErrorCode(err);
+      // Answer only when nothing of a response is on the wire yet (node's own rule), else the
+      // client would read our bytes as part of a response it is already receiving.
+      const inflight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (code !== null && socket.writable && (inflight == null || !inflight.headersSent)) {
+        onClientError?.(code);
+        socket.end(clientErrorReply(code));
+        // end() flushes the reply; destroy soon after in case the peer never reads it.
+        setTimeout(() => socket.destroy(), 1000).unref();
+        return;
+      }
+      socket.destroy();
+    });
     this.#server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? HTTP1_DEFAULTS.keepAliveTimeoutMs;
   }
 
