@@ -181,6 +181,26 @@ export interface IrSettings {
   readonly maxRequestHeadersKb: number;
   readonly listenerIdleTimeoutMs: number;
   readonly stripMatchingHostPort: boolean;
+  // Edge limits (Legate's own Module keys; 0 turns a limit off unless noted).
+  /** More request header fields than this → 431. */
+  readonly maxRequestHeadersCount: number;
+  /** A request target longer than this many bytes → 414. */
+  readonly maxRequestUrlBytes: number;
+  /** Default request body limit for routes without their own (`max_request_body_bytes`) → 413. */
+  readonly maxRequestBodyBytes: number;
+  /** The request head must arrive within this → 408. */
+  readonly requestHeadersTimeoutMs: number;
+  /** The whole request (head and body) must arrive within this → 408. */
+  readonly requestTimeoutMs: number;
+  /** Open client connections per process; more are closed at accept. */
+  readonly maxConnections: number;
+  /** Requests served on one client connection before Legate closes it. */
+  readonly maxRequestsPerConnection: number;
+  /** Default for routes without `response_headers_timeout_ms`: the upstream's response head must
+   * arrive within this → 504. */
+  readonly responseHeadersTimeoutMs: number;
+  /** An upstream response head larger than this → 502. */
+  readonly maxResponseHeadersKb: number;
 }
 
 export interface Ir {

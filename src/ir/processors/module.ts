@@ -8,6 +8,11 @@
  * - Defaults are Emissary's (reference §4.1): use_remote_address true, xff_num_trusted_hops 0,
  *   normalize_path true, merge_slashes false, reject_requests_with_escaped_slashes false,
  *   max_request_headers_kb 60, preserve_external_request_id false, cluster_request_timeout_ms 3000.
+ * - Legate's edge limits (Envoy's edge-hardening values where Envoy has one): 100 header fields,
+ *   16 KiB request target, no body limit (bodies stream; `buffer.max_request_bytes` from Emissary
+ *   is read as the body limit when `max_request_body_bytes` is unset), request head within 10 s,
+ *   whole request within 300 s, 10,000 connections per process, unlimited requests per connection,
+ *   no separate upstream head deadline (the route's `timeout_ms` bounds it), 60 KiB upstream head.
  * - `defaults` (§2.3): `defaults.httpmapping.<key>` first, then `defaults.<key>`, for the four
  *   header keys. A malformed default is skipped with a warning on the Module.
  * - Keys Legate does not act on yet get one non-critical `Ignored` note naming them, so an
@@ -35,6 +40,15 @@ export const DEFAULT_SETTINGS: IrSettings = {
   maxRequestHeadersKb: 60,
   listenerIdleTimeoutMs: DEFAULT_LISTENER_IDLE_TIMEOUT_MS,
   stripMatchingHostPort: false,
+  maxRequestHeadersCount: 100,
+  maxRequestUrlBytes: 16 * 1024,
+  maxRequestBodyBytes: 0,
+  requestHeadersTimeoutMs: 10_000,
+  requestTimeoutMs: 300_000,
+  maxConnections: 10_000,
+  maxRequestsPerConnection: 0,
+  responseHeadersTimeoutMs: 0,
+  maxResponseHeadersKb: 60,
 };
 
 /** Mapping defaults from `Module.config.defaults`, already validated. */
@@ -74,6 +88,16 @@ const kActedKeys = new Set<string>([
   'reject_requests_with_escaped_slashes',
   'max_request_headers_kb',
   'strip_matching_host_port',
+  'max_request_headers_count',
+  'max_request_url_bytes',
+  'max_request_body_bytes',
+  'request_headers_timeout_ms',
+  'request_timeout_ms',
+  'max_connections',
+  'max_requests_per_connection',
+  'response_headers_timeout_ms',
+  'max_response_headers_kb',
+  'buffer',
   'defaults',
 ]);
 
@@ -159,6 +183,16 @@ export function processModules(
       maxRequestHeadersKb: config.max_request_headers_kb ?? d.maxRequestHeadersKb,
       listenerIdleTimeoutMs: config.listener_idle_timeout_ms ?? d.listenerIdleTimeoutMs,
       stripMatchingHostPort: config.strip_matching_host_port ?? d.stripMatchingHostPort,
+      maxRequestHeadersCount: config.max_request_headers_count ?? d.maxRequestHeadersCount,
+      maxRequestUrlBytes: config.max_request_url_bytes ?? d.maxRequestUrlBytes,
+      maxRequestBodyBytes:
+        config.max_request_body_bytes ?? config.buffer?.max_request_bytes ?? d.maxRequestBodyBytes,
+      requestHeadersTimeoutMs: config.request_headers_timeout_ms ?? d.requestHeadersTimeoutMs,
+      requestTimeoutMs: config.request_timeout_ms ?? d.requestTimeoutMs,
+      maxConnections: config.max_connections ?? d.maxConnections,
+      maxRequestsPerConnection: config.max_requests_per_connection ?? d.maxRequestsPerConnection,
+      responseHeadersTimeoutMs: config.response_headers_timeout_ms ?? d.responseHeadersTimeoutMs,
+      maxResponseHeadersKb: config.max_response_headers_kb ?? d.maxResponseHeadersKb,
     },
     requestTimeoutMs: config.cluster_request_timeout_ms ?? DEFAULT_REQUEST_TIMEOUT_MS,
     clusterIdleTimeoutMs: config.cluster_idle_timeout_ms ?? 0,

@@ -32,6 +32,19 @@ export const ModuleConfig = T.Object(
     merge_slashes: T.Optional(T.Boolean()),
     reject_requests_with_escaped_slashes: T.Optional(T.Boolean()),
     max_request_headers_kb: T.Optional(T.Integer({ minimum: 1 })),
+    // Legate's edge limits (not Emissary keys; Emissary's open Module map never used these names).
+    max_request_headers_count: T.Optional(T.Integer({ minimum: 0 })),
+    max_request_url_bytes: T.Optional(T.Integer({ minimum: 0 })),
+    max_request_body_bytes: T.Optional(T.Integer({ minimum: 0 })),
+    request_headers_timeout_ms: T.Optional(T.Integer({ minimum: 0 })),
+    request_timeout_ms: T.Optional(T.Integer({ minimum: 0 })),
+    max_connections: T.Optional(T.Integer({ minimum: 0 })),
+    max_requests_per_connection: T.Optional(T.Integer({ minimum: 0 })),
+    response_headers_timeout_ms: T.Optional(T.Integer({ minimum: 0 })),
+    max_response_headers_kb: T.Optional(T.Integer({ minimum: 1 })),
+    buffer: T.Optional(
+      T.Object({ max_request_bytes: T.Integer({ minimum: 0 }) }, { additionalProperties: true }),
+    ),
     strip_matching_host_port: T.Optional(T.Boolean()),
     add_linkerd_headers: T.Optional(T.Boolean()),
     defaults: T.Optional(
