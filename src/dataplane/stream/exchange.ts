@@ -58,6 +58,7 @@ import { type CoarseTimer, type TimedEntry, TimeoutKind } from '../upstream/time
 import { buildRequestHead, buildResponseHead, type RequestHeadInput } from './headers.js';
 import { abortResponse, sendLocalReply } from './local-reply.js';
 import { hostOf, normalizeRequestPath, splitTarget } from './path.js';
+import { refuseAmbiguousFraming } from './request-checks.js';
 
 /** Where the stream reads the live snapshot; `SnapshotStore` satisfies it. */
 export interface SnapshotSource {
@@ -161,6 +162,11 @@ export class Exchange
   run(): void {
     const ctx = this.ctx;
     ctx.stats.downstreamRequests++;
+    // Framing node accepts but a proxy must not forward (request-checks.ts): 400, connection closed.
+    if (refuseAmbiguousFraming(this.req, this.res, ctx.stats)) {
+      this.done = true;
+      return;
+    }
     const snap = ctx.store.current;
     if (snap === null) {
       this.reply('GW_ERR_NO_HEALTHY_UPSTREAM', NOT_READY_MESSAGE);
