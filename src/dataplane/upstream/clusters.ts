@@ -7,10 +7,16 @@
  * if the root has not yet (one integer comparison when nothing changed). `resolve` + `acquire` /
  * `release` bracket every upstream request.
  *
+ * Gateway-wide pool settings (`max_response_headers_kb`) come from the snapshot's settings:
+ * `update(clusters, settings)` or `sync(snapshot)`. `update(clusters)` without settings keeps the
+ * last ones, so a root that passes only clusters still gets a settings change applied by the first
+ * request that sees the new snapshot (its `sync`), before that request picks a pool.
+ *
  * Invariants:
  * - A cluster whose id survives an update keeps its pools and cursor. Endpoints added get a new
  *   pool; endpoints removed have their pool closed gracefully (undici finishes what is in flight).
- *   A change of pool shape (scheme, timeouts, authority) rebuilds the pools the same way.
+ *   A change of pool shape (scheme, timeouts, authority, response head limit) rebuilds the pools
+ *   the same way.
  * - A cluster that disappears is retired: it keeps serving what is in flight and whatever still
  *   arrives for it (a request that read the previous snapshot), and its pools close once its
  *   in-flight count reaches zero.
@@ -19,14 +25,22 @@
  *   retired cluster built from the request's own snapshot, which closes again when idle. Swaps
  *   therefore never fail a request, whatever order the root applies `update` and `swap` in.
  */
-import type { IrCluster } from '../../ir/types.js';
+import type { IrCluster, IrSettings } from '../../ir/types.js';
 import type { Snapshot } from '../../snapshot/types.js';
 import { RoundRobin } from './lb/round-robin.js';
-import { EndpointPool, endpointKey, poolShape } from './pool.js';
+import {
+  DEFAULT_POOL_SETTINGS,
+  EndpointPool,
+  endpointKey,
+  type PoolSettings,
+  poolSettingsOf,
+  poolShape,
+} from './pool.js';
 
 export class ClusterState {
   readonly id: string;
   ir: IrCluster;
+  settings: PoolSettings;
   shape: string;
   /** Pools of the current endpoints, in the cluster's endpoint order. */
   pools: EndpointPool[];
@@ -35,13 +49,14 @@ export class ClusterState {
   retired = false;
   closed = false;
 
-  constructor(ir: IrCluster) {
+  constructor(ir: IrCluster, settings: PoolSettings = DEFAULT_POOL_SETTINGS) {
     this.id = ir.id;
     this.ir = ir;
-    this.shape = poolShape(ir);
+    this.settings = settings;
+    this.shape = poolShape(ir, settings);
     this.pools = [];
     for (let i = 0; i < ir.endpoints.length; i++) {
-      this.pools.push(new EndpointPool({ cluster: ir, endpoint: ir.endpoints[i] }));
+      this.pools.push(new EndpointPool({ cluster: ir, endpoint: ir.endpoints[i], settings }));
     }
   }
 
@@ -51,9 +66,9 @@ export class ClusterState {
     return i === -1 ? null : this.pools[i];
   }
 
-  /** Brings pools in line with `ir`; returns the pools to close. */
-  reconcile(ir: IrCluster): EndpointPool[] {
-    const shape = poolShape(ir);
+  /** Brings pools in line with `ir` and `settings`; returns the pools to close. */
+  reconcile(ir: IrCluster, settings: PoolSettings = this.settings): EndpointPool[] {
+    const shape = poolShape(ir, settings);
     const sameShape = shape === this.shape;
     const old = this.pools;
     const byKey = new Map<string, EndpointPool>();
@@ -66,10 +81,11 @@ export class ClusterState {
         byKey.delete(key);
         next.push(kept);
       } else {
-        next.push(new EndpointPool({ cluster: ir, endpoint: ir.endpoints[i] }));
+        next.push(new EndpointPool({ cluster: ir, endpoint: ir.endpoints[i], settings }));
       }
     }
     this.ir = ir;
+    this.settings = settings;
     this.shape = shape;
     this.pools = next;
     if (sameShape && byKey.size === 0) return [];
@@ -105,12 +121,18 @@ export class ClusterRegistry {
   /** Pools dropped from live clusters, closing gracefully; awaited on shutdown. */
   readonly #closing = new Set<Promise<void>>();
   #lastInput: ReadonlyMap<string, IrCluster> | null = null;
+  #settings: PoolSettings = DEFAULT_POOL_SETTINGS;
   #appliedVersion = 0;
 
-  /** Reconciles live state with a snapshot's clusters. Idempotent for the same input. */
-  update(clusters: ReadonlyMap<string, IrCluster>): void {
-    if (clusters === this.#lastInput) return;
+  /**
+   * Reconciles live state with a snapshot's clusters (and, when given, its settings; without them
+   * the last settings stay). Idempotent for the same input.
+   */
+  update(clusters: ReadonlyMap<string, IrCluster>, settings?: IrSettings): void {
+    const pool = settings === undefined ? this.#settings : poolSettingsOf(settings, this.#settings);
+    if (clusters === this.#lastInput && pool === this.#settings) return;
     this.#lastInput = clusters;
+    this.#settings = pool;
     for (const [id, ir] of clusters) {
       let state = this.#live.get(id);
       if (state === undefined) {
@@ -122,11 +144,11 @@ export class ClusterRegistry {
         }
       }
       if (state === undefined) {
-        this.#live.set(id, new ClusterState(ir));
+        this.#live.set(id, new ClusterState(ir, pool));
         continue;
       }
       this.#live.set(id, state);
-      if (state.ir !== ir) this.#drop(state.reconcile(ir));
+      if (state.ir !== ir || state.settings !== pool) this.#drop(state.reconcile(ir, pool));
     }
     for (const [id, state] of this.#live) {
       if (clusters.has(id)) continue;
@@ -139,7 +161,7 @@ export class ClusterRegistry {
   sync(snap: Snapshot): void {
     if (snap.version <= this.#appliedVersion) return;
     this.#appliedVersion = snap.version;
-    this.update(snap.clusters);
+    this.update(snap.clusters, snap.settings);
   }
 
   /** The live state for a cluster the request's snapshot names; never a closed one. */
@@ -148,7 +170,7 @@ export class ClusterRegistry {
     if (live !== undefined) return live;
     const retired = this.#retired.get(ir.id);
     if (retired !== undefined && !retired.closed) return retired;
-    const fresh = new ClusterState(ir);
+    const fresh = new ClusterState(ir, this.#settings);
     fresh.retired = true;
     this.#retired.set(ir.id, fresh);
     return fresh;
