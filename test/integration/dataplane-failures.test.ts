@@ -104,16 +104,16 @@ test('timeout after the head was sent aborts the client connection', async (t) =
   assert.equal(plane.stats.downstreamAborts, 1);
 });
 
-test('502 when the upstream resets before answering', async (t) => {
+test('503 when the upstream closes the connection before answering (Envoy: disconnect/reset before headers)', async (t) => {
   const origin = await startOrigin(t, (req) => {
     req.socket.destroy();
   });
   const snap = snapshotOf([irRoute(0, { targets: [{ cluster: 'c' }] })], [cluster('c', [origin.port])]);
   const { url, plane } = await startPlane(t, snap);
   const res = await get(url, '/');
-  assert.equal(res.status, 502);
-  assert.equal(res.text, 'upstream reset the connection\n');
-  assert.equal(plane.stats.localReplyCount('GW_ERR_UPSTREAM_RESET'), 1);
+  assert.equal(res.status, 503);
+  assert.equal(res.text, 'upstream connect error or disconnect/reset before headers\n');
+  assert.equal(plane.stats.localReplyCount('GW_ERR_UPSTREAM_CONNECT_FAILURE'), 1);
 });
 
 test('502 when the upstream sends an invalid response', async (t) => {

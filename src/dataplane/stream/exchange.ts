@@ -121,6 +121,8 @@ export class Exchange
   /** undici's resume after `onData` returned false. */
   resumeUpstream: (() => void) | null;
   connected: boolean;
+  /** A first response byte arrived (undici's `onResponseStarted`); classifies resets before it. */
+  responseStarted: boolean;
   headSent: boolean;
   done: boolean;
   drainHooked: boolean;
@@ -153,6 +155,7 @@ export class Exchange
     this.abortUpstream = null;
     this.resumeUpstream = null;
     this.connected = false;
+    this.responseStarted = false;
     this.headSent = false;
     this.done = false;
     this.drainHooked = false;
@@ -394,6 +397,10 @@ export class Exchange
     if (this.done) abort(new GatewayError('GW_ERR_DOWNSTREAM_RESET'));
   }
 
+  onResponseStarted(): void {
+    this.responseStarted = true;
+  }
+
   /** Returns false to pause the upstream (never here: the head is small). */
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, _statusText: string): boolean {
     if (this.done) return true;
@@ -437,7 +444,7 @@ export class Exchange
   onError(err: Error): void {
     if (this.done) return;
     this.finish();
-    const code = classifyUpstreamError(err, this.connected);
+    const code = classifyUpstreamError(err, this.connected, this.responseStarted);
     this.ctx.onUpstreamError?.(err, this.route === null ? '' : this.route.id);
     this.upstreamFailed(code);
   }
