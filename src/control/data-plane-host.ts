@@ -43,13 +43,18 @@ export class SnapshotApplier {
   attach(plane: DataPlane): void {
     this.#plane = plane;
     const snap = this.store.current;
-    if (snap) plane.clusters.update(snap.clusters);
+    if (snap) {
+      plane.clusters.update(snap.clusters);
+      plane.applySettings(snap.settings);
+    }
   }
 
   apply(ir: Ir): void {
     const next = compileSnapshot(ir, ++this.#version);
     // Clusters first: a request that sees the new snapshot must find its clusters ready.
     this.#plane?.clusters.update(next.clusters);
+    // Listener limits (Module edge limits) follow the snapshot; new connections get them.
+    this.#plane?.applySettings(next.settings);
     this.store.swap(next);
   }
 }

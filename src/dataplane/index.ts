@@ -9,12 +9,20 @@
  * a cluster it does not know from the request's own snapshot, so no ordering between swap and update
  * can fail a request.
  *
+ * Snapshot → listener limits: the same root calls `applySettings(next.settings)` on every swap and
+ * once at start (the Module's edge limits: head size, head/request/idle timeouts, connections,
+ * requests per connection). It is cheap and idempotent: an unchanged settings object is skipped by
+ * identity. As with clusters, the stream also hands the settings of the snapshot it reads to
+ * `applySettings`, so a store swapped without the call still brings its limits in on the next
+ * request. Explicit `DataPlaneOptions.http` values override the snapshot's.
+ *
  * `close()` drains: the listener stops accepting and lets in-flight requests finish (up to
  * `drainMs`), then every upstream pool is closed.
  */
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { Http1Listener } from './listeners/http1.js';
+import type { IrSettings } from '../ir/types.js';
+import { HTTP1_DEFAULTS, Http1Listener, type ListenerLimits } from './listeners/http1.js';
 import { DataPlaneStats } from './stats.js';
 import { createStreamHandler, type SnapshotSource, type StreamContext } from './stream/exchange.js';
 import { ClusterRegistry } from './upstream/clusters.js';
@@ -28,15 +36,10 @@ export { ClusterRegistry } from './upstream/clusters.js';
 export interface DataPlaneOptions {
   readonly store: SnapshotSource;
   readonly listen: { readonly host: string; readonly port: number };
-  /** Listener timeouts; defaults in listeners/http1.ts. `keepAliveTimeoutMs` defaults to the
-   * snapshot's `listener_idle_timeout_ms` when set. */
-  readonly http?: {
-    readonly headersTimeoutMs?: number;
-    readonly requestTimeoutMs?: number;
-    readonly keepAliveTimeoutMs?: number;
-    /** Default: the snapshot's `max_request_headers_kb` at start, else 60 KiB. Read once. */
-    readonly maxHeaderBytes?: number;
-  };
+  /** Listener limits that override the snapshot's settings (tests use them). Each one left out
+   * follows the live snapshot (see `listenerLimits`); defaults in listeners/http1.ts apply before
+   * the first snapshot. */
+  readonly http?: Partial<ListenerLimits>;
   /** Uniform in [0, 1); injected by tests. Default `Math.random`. */
   readonly random?: () => number;
   /** Coarse timer tick in ms (timeout precision). Default 50. */
@@ -51,7 +54,39 @@ export interface DataPlane {
   readonly stats: DataPlaneStats;
   /** Requests in flight on the listener. */
   readonly inflight: number;
+  /** Applies a snapshot's listener limits (skipped when `settings` is the object last applied). */
+  applySettings(settings: IrSettings): void;
   close(opts?: { readonly drainMs?: number }): Promise<void>;
+}
+
+/**
+ * The listener limits for `settings` (the Module's keys, defaults already applied), with `http`
+ * overriding any of them. `max_request_headers_kb` → bytes; 0 keeps its meaning of "off" for the
+ * others (node treats a 0 timeout or request limit as none; http1.ts maps 0 connections to none).
+ */
+export function listenerLimits(
+  settings: IrSettings | null,
+  http: Partial<ListenerLimits> = {},
+): ListenerLimits {
+  const base: ListenerLimits =
+    settings === null
+      ? HTTP1_DEFAULTS
+      : {
+          headersTimeoutMs: settings.requestHeadersTimeoutMs,
+          requestTimeoutMs: settings.requestTimeoutMs,
+          keepAliveTimeoutMs: settings.listenerIdleTimeoutMs,
+          maxHeaderBytes: settings.maxRequestHeadersKb * 1024,
+          maxConnections: settings.maxConnections,
+          maxRequestsPerConnection: settings.maxRequestsPerConnection,
+        };
+  return {
+    headersTimeoutMs: http.headersTimeoutMs ?? base.headersTimeoutMs,
+    requestTimeoutMs: http.requestTimeoutMs ?? base.requestTimeoutMs,
+    keepAliveTimeoutMs: http.keepAliveTimeoutMs ?? base.keepAliveTimeoutMs,
+    maxHeaderBytes: http.maxHeaderBytes ?? base.maxHeaderBytes,
+    maxConnections: http.maxConnections ?? base.maxConnections,
+    maxRequestsPerConnection: http.maxRequestsPerConnection ?? base.maxRequestsPerConnection,
+  };
 }
 
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
@@ -62,6 +97,14 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
   const initial = opts.store.current;
   if (initial !== null) clusters.sync(initial);
   const logger = opts.logger;
+  const http = opts.http ?? {};
+  let applied: IrSettings | null = initial === null ? null : initial.settings;
+  let listener: Http1Listener | null = null;
+  const applySettings = (settings: IrSettings): void => {
+    if (settings === applied || listener === null) return;
+    applied = settings;
+    listener.applyLimits(listenerLimits(settings, http));
+  };
   const ctx: StreamContext = {
     store: opts.store,
     clusters,
@@ -77,39 +120,32 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
             if (logger.isLevelEnabled('debug'))
               logger.debug({ err, route: routeId }, 'upstream request failed');
           },
+    onSettings: applySettings,
   };
-  const http = opts.http ?? {};
-  const settings = initial?.settings;
-  const listener = await Http1Listener.start({
+  const started = await Http1Listener.start({
     host: opts.listen.host,
     port: opts.listen.port,
     handler: createStreamHandler(ctx),
     onClientError: (code) => stats.localReply(code),
-    ...(http.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: http.headersTimeoutMs }),
-    ...(http.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: http.requestTimeoutMs }),
-    ...(http.keepAliveTimeoutMs !== undefined
-      ? { keepAliveTimeoutMs: http.keepAliveTimeoutMs }
-      : settings !== undefined && settings.listenerIdleTimeoutMs > 0
-        ? { keepAliveTimeoutMs: settings.listenerIdleTimeoutMs }
-        : {}),
-    ...(http.maxHeaderBytes !== undefined
-      ? { maxHeaderBytes: http.maxHeaderBytes }
-      : settings !== undefined && settings.maxRequestHeadersKb > 0
-        ? { maxHeaderBytes: settings.maxRequestHeadersKb * 1024 }
-        : {}),
+    onConnectionDropped: () => {
+      stats.droppedConnections++;
+    },
+    ...listenerLimits(applied, http),
   });
+  listener = started;
 
   let closing: Promise<void> | null = null;
   return {
-    address: listener.address,
+    address: started.address,
     clusters,
     stats,
     get inflight() {
-      return listener.inflight;
+      return started.inflight;
     },
+    applySettings,
     close(closeOpts = {}) {
       closing ??= (async () => {
-        await listener.close(closeOpts.drainMs === undefined ? {} : { drainMs: closeOpts.drainMs });
+        await started.close(closeOpts.drainMs === undefined ? {} : { drainMs: closeOpts.drainMs });
         timer.close();
         await clusters.close({ force: true });
       })();

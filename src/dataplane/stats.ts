@@ -25,6 +25,8 @@ export interface DataPlaneStatsSnapshot {
   readonly downstreamResets: number;
   readonly shadowRequests: number;
   readonly shadowSkipped: number;
+  /** Client connections closed at accept because the listener's `maxConnections` was reached. */
+  readonly droppedConnections: number;
   readonly localReplies: readonly LocalReplyCount[];
 }
 
@@ -37,6 +39,7 @@ export class DataPlaneStats {
   downstreamResets = 0;
   shadowRequests = 0;
   shadowSkipped = 0;
+  droppedConnections = 0;
   readonly #localReplies = new Map<ErrorCode, number>();
 
   localReply(code: ErrorCode): void {
@@ -62,6 +65,7 @@ export class DataPlaneStats {
       downstreamResets: this.downstreamResets,
       shadowRequests: this.shadowRequests,
       shadowSkipped: this.shadowSkipped,
+      droppedConnections: this.droppedConnections,
       localReplies,
     };
   }

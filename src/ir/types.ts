@@ -83,6 +83,15 @@ export interface IrTarget {
   readonly timeoutMs: number;
   /** Stream idle timeout in ms (no bytes either way); 0 disables. */
   readonly idleTimeoutMs: number;
+  /**
+   * The Mapping's own `max_request_body_bytes` (0 = no limit). Absent when the Mapping does not
+   * set it: the snapshot compiler then applies `IrSettings.maxRequestBodyBytes`, so targets of
+   * every origin (Mappings, Ingress) get the Module default in one place.
+   */
+  readonly maxRequestBodyBytes?: number;
+  /** The Mapping's own `response_headers_timeout_ms` (0 = off); absent = the Module default
+   * (`IrSettings.responseHeadersTimeoutMs`), applied by the snapshot compiler. */
+  readonly responseHeadersTimeoutMs?: number;
   readonly addRequestHeaders: readonly IrHeaderAdd[];
   /** Lower-case names. */
   readonly removeRequestHeaders: readonly string[];

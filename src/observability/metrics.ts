@@ -37,6 +37,11 @@ export function registerDataPlaneMetrics(
     ],
     ['legate_shadow_requests_total', 'Mirrored requests sent to shadow upstreams.', (s) => s.shadowRequests],
     ['legate_shadow_skipped_total', 'Requests not mirrored (they had a body).', (s) => s.shadowSkipped],
+    [
+      'legate_downstream_connections_dropped_total',
+      'Client connections closed at accept because max_connections was reached.',
+      (s) => s.droppedConnections,
+    ],
   ];
   for (const [name, help, read] of simple) {
     new Counter({

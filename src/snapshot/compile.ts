@@ -19,7 +19,7 @@
  *   catches only programming errors, which tests and development runs (frozen) are there to find.
  */
 import { GatewayError } from '../errors/gateway-error.js';
-import type { Ir, IrHeaderAdd, IrRoute, IrShadow, IrTarget } from '../ir/types.js';
+import type { Ir, IrHeaderAdd, IrRoute, IrSettings, IrShadow, IrTarget } from '../ir/types.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { compilePathRewrite, compileRedirect } from './rewrite.js';
 import { compileRouteMatcher, IndexedRouteTable, type RouteMatcher } from './route-table.js';
@@ -48,7 +48,7 @@ export function compileSnapshot(ir: Ir, version: number, options: CompileOptions
   for (let i = 0; i < irRoutes.length; i++) {
     const r = irRoutes[i];
     try {
-      const route = compileRoute(r);
+      const route = compileRoute(r, ir.settings);
       matchers.push(compileRouteMatcher(route));
       routes.push(route);
     } catch (err) {
@@ -70,9 +70,10 @@ export function compileSnapshot(ir: Ir, version: number, options: CompileOptions
   return snapshot;
 }
 
-export function compileRoute(r: IrRoute): CompiledRoute {
+/** `settings` supplies the defaults of per-target limits the route's Mappings leave unset. */
+export function compileRoute(r: IrRoute, settings: IrSettings): CompiledRoute {
   const targets: CompiledTarget[] = [];
-  for (let i = 0; i < r.targets.length; i++) targets.push(compileTarget(r, r.targets[i]));
+  for (let i = 0; i < r.targets.length; i++) targets.push(compileTarget(r, r.targets[i], settings));
   return {
     ir: r,
     id: r.id,
@@ -84,7 +85,7 @@ export function compileRoute(r: IrRoute): CompiledRoute {
   };
 }
 
-function compileTarget(r: IrRoute, t: IrTarget): CompiledTarget {
+function compileTarget(r: IrRoute, t: IrTarget, settings: IrSettings): CompiledTarget {
   return {
     ir: t,
     threshold: t.threshold,
@@ -93,6 +94,8 @@ function compileTarget(r: IrRoute, t: IrTarget): CompiledTarget {
     hostRewrite: t.hostRewrite,
     timeoutMs: t.timeoutMs,
     idleTimeoutMs: t.idleTimeoutMs,
+    maxRequestBodyBytes: t.maxRequestBodyBytes ?? settings.maxRequestBodyBytes,
+    responseHeadersTimeoutMs: t.responseHeadersTimeoutMs ?? settings.responseHeadersTimeoutMs,
     addRequestHeaders: headerAdds(t.addRequestHeaders),
     removeRequestHeaders: names(t.removeRequestHeaders),
     addResponseHeaders: headerAdds(t.addResponseHeaders),

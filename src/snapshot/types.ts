@@ -44,6 +44,11 @@ export interface CompiledTarget {
   readonly hostRewrite: string | null;
   readonly timeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** Request body limit in bytes (the Mapping's, else the Module default); 0 = none → 413. */
+  readonly maxRequestBodyBytes: number;
+  /** Upstream response-head deadline in ms after the request was sent (Mapping, else Module
+   * default); 0 = off → 504. */
+  readonly responseHeadersTimeoutMs: number;
   /** null when empty. */
   readonly addRequestHeaders: readonly CompiledHeaderAdd[] | null;
   readonly removeRequestHeaders: readonly string[] | null;

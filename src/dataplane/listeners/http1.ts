@@ -4,8 +4,12 @@
  * HTTP/2, TLS and upgrade listeners can reuse the same stream handler.
  *
  * Invariants:
- * - Reconfiguration never touches the listener: snapshots are read by the stream, so keep-alive
- *   client connections survive every swap.
+ * - Reconfiguration never closes a connection: snapshots are read by the stream, so keep-alive
+ *   client connections survive every swap. The only thing a swap changes here is the limits
+ *   (`applyLimits`), which are plain properties of node's server: node reads `maxHeaderSize` and
+ *   `maxConnections` when it accepts a connection, `headersTimeout`/`requestTimeout` on every
+ *   connection check, `keepAliveTimeout` when a response finishes and `maxRequestsPerSocket` per
+ *   request, so new values apply to new connections and requests without a restart.
  * - `close()` is graceful: stop accepting, close idle keep-alive connections at once, let in-flight
  *   requests finish (their responses carry `Connection: close` when they start after the drain
  *   began), close each connection as it goes idle, and after `drainMs` close whatever is left.
@@ -15,10 +19,18 @@
  *   flag) and the connection is closed: the bytes after a malformed head cannot be trusted, so
  *   nothing more is read from that connection and nothing of it is forwarded.
  *
- * Defaults: headersTimeout 60 s (slow-header defence), requestTimeout 300 s (node's default; it
- * bounds a whole upload, raise it for very large bodies), keep-alive idle 75 s (longer than the
- * common 60 s idle timeout of load balancers in front, so they close first), max header size 60 KiB
- * (Envoy's `max_request_headers_kb` default).
+ * - `maxHeadersCount` is 0 (unlimited): node would otherwise drop header fields past 1000 without
+ *   a word; the stream counts `rawHeaders` against the Module's limit and answers 431 instead.
+ * - Connections over `maxConnections` are closed by node at accept (before a byte is read) and
+ *   reported through `onConnectionDropped`.
+ * - The head and whole-request timeouts are checked by node every CONNECTION_CHECK_INTERVAL_MS,
+ *   so they fire up to that much late.
+ *
+ * Defaults (when no snapshot says otherwise): headersTimeout 60 s (slow-header defence),
+ * requestTimeout 300 s (node's default; it bounds a whole upload, raise it for very large bodies),
+ * keep-alive idle 75 s (longer than the common 60 s idle timeout of load balancers in front, so they
+ * close first), max header size 60 KiB (Envoy's `max_request_headers_kb` default), no connection or
+ * per-connection request limit.
  */
 import {
   createServer,
@@ -58,16 +70,30 @@ interface TrackedResponse extends ServerResponse {
   [kCloseHook]: ResponseCloseHook | null;
 }
 
-export interface Http1ListenerOptions {
+/** The downstream limits a listener enforces itself (through node's server). 0 turns one off. */
+export interface ListenerLimits {
+  /** The request head must arrive within this (408). */
+  readonly headersTimeoutMs: number;
+  /** The whole request, head and body, must arrive within this (408). */
+  readonly requestTimeoutMs: number;
+  /** Idle keep-alive connections are closed after this. */
+  readonly keepAliveTimeoutMs: number;
+  /** Largest request head in bytes (431); 0 means node's own default (16 KiB). */
+  readonly maxHeaderBytes: number;
+  /** Open connections; more are closed at accept. */
+  readonly maxConnections: number;
+  /** Requests per connection; the last response carries `Connection: close`. */
+  readonly maxRequestsPerConnection: number;
+}
+
+export interface Http1ListenerOptions extends Partial<ListenerLimits> {
   readonly host: string;
   readonly port: number;
   readonly handler: RequestHandler;
-  readonly headersTimeoutMs?: number;
-  readonly requestTimeoutMs?: number;
-  readonly keepAliveTimeoutMs?: number;
-  readonly maxHeaderBytes?: number;
   /** Told about every request refused before it reached the handler (for counting). */
   readonly onClientError?: (code: ErrorCode) => void;
+  /** Told about every connection closed at accept because `maxConnections` was reached. */
+  readonly onConnectionDropped?: () => void;
 }
 
 /** What node's parser or connection checks reported → the local reply's error code; null = just close. */
@@ -101,13 +127,33 @@ function clientErrorReply(code: ErrorCode): Buffer {
   return reply;
 }
 
-export const HTTP1_DEFAULTS = {
+export const HTTP1_DEFAULTS: ListenerLimits = {
   headersTimeoutMs: 60_000,
   requestTimeoutMs: 300_000,
   keepAliveTimeoutMs: 75_000,
   maxHeaderBytes: 60 * 1024,
-} as const;
+  maxConnections: 0,
+  maxRequestsPerConnection: 0,
+};
 
+/**
+ * How often node looks for connections past their head/request timeout (node's own default is
+ * 30 s, which would let a 10 s limit fire at 40 s). Node reads it once, at listen, so it cannot
+ * follow a Module change: a fixed value that suits any limit down to about a second is used.
+ * Cost: one walk over the connections that are mid-request, four times a second.
+ */
+export const CONNECTION_CHECK_INTERVAL_MS = 250;
+
+/** Limits in the shape node's server takes them. */
+function applyToServer(server: Server, l: ListenerLimits): void {
+  server.headersTimeout = l.headersTimeoutMs;
+  server.requestTimeout = l.requestTimeoutMs;
+  server.keepAliveTimeout = l.keepAliveTimeoutMs;
+  // Not in @types/node, but node stores the option there and reads it per connection.
+  (server as Server & { maxHeaderSize: number }).maxHeaderSize = l.maxHeaderBytes;
+  server.maxConnections = l.maxConnections > 0 ? l.maxConnections : Number.POSITIVE_INFINITY;
+  server.maxRequestsPerSocket = l.maxRequestsPerConnection;
+}
 export class Http1Listener {
   readonly #server: Server;
   readonly #handler: RequestHandler;
@@ -115,21 +161,27 @@ export class Http1Listener {
   #draining = false;
   #drained: (() => void) | null = null;
   #closed: Promise<void> | null = null;
+  #limits: ListenerLimits;
 
   private constructor(opts: Http1ListenerOptions) {
     this.#handler = opts.handler;
-    const headersTimeout = opts.headersTimeoutMs ?? HTTP1_DEFAULTS.headersTimeoutMs;
-    const requestTimeout = opts.requestTimeoutMs ?? HTTP1_DEFAULTS.requestTimeoutMs;
     this.#server = createServer(
-      {
-        // node requires requestTimeout >= headersTimeout unless it is 0 (off).
-        headersTimeout: requestTimeout > 0 ? Math.min(headersTimeout, requestTimeout) : headersTimeout,
-        requestTimeout,
-        maxHeaderSize: opts.maxHeaderBytes ?? HTTP1_DEFAULTS.maxHeaderBytes,
-        noDelay: true,
-      },
+      { noDelay: true, connectionsCheckingInterval: CONNECTION_CHECK_INTERVAL_MS },
       (req, res) => this.#onRequest(req, res),
     );
+    // Header fields are counted by the stream (see the module header), never dropped here.
+    this.#server.maxHeadersCount = 0;
+    this.#limits = {
+      headersTimeoutMs: opts.headersTimeoutMs ?? HTTP1_DEFAULTS.headersTimeoutMs,
+      requestTimeoutMs: opts.requestTimeoutMs ?? HTTP1_DEFAULTS.requestTimeoutMs,
+      keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? HTTP1_DEFAULTS.keepAliveTimeoutMs,
+      maxHeaderBytes: opts.maxHeaderBytes ?? HTTP1_DEFAULTS.maxHeaderBytes,
+      maxConnections: opts.maxConnections ?? HTTP1_DEFAULTS.maxConnections,
+      maxRequestsPerConnection: opts.maxRequestsPerConnection ?? HTTP1_DEFAULTS.maxRequestsPerConnection,
+    };
+    applyToServer(this.#server, this.#limits);
+    const onDropped = opts.onConnectionDropped;
+    if (onDropped !== undefined) this.#server.on('drop', () => onDropped());
     const onClientError = opts.onClientError;
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       const code = clientErrorCode(err);
@@ -145,7 +197,21 @@ export class Http1Listener {
       }
       socket.destroy();
     });
-    this.#server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? HTTP1_DEFAULTS.keepAliveTimeoutMs;
+  }
+
+  /** The limits in force. */
+  get limits(): ListenerLimits {
+    return this.#limits;
+  }
+
+  /**
+   * Replaces the limits; they apply to connections accepted and requests started from now on
+   * (open connections keep their head-size limit; the timeouts apply to them at the next check).
+   * Never closes a connection.
+   */
+  applyLimits(limits: ListenerLimits): void {
+    this.#limits = limits;
+    applyToServer(this.#server, limits);
   }
 
   static start(opts: Http1ListenerOptions): Promise<Http1Listener> {
@@ -183,7 +249,14 @@ export class Http1Listener {
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     this.#inflight++;
-    if (this.#draining) res.shouldKeepAlive = false;
+    // node marks the response that reaches `maxRequestsPerSocket` but still keeps the connection
+    // open (it answers the next request 503 itself); ending it here closes it after this response.
+    if (
+      this.#draining ||
+      (res as ServerResponse & { maxRequestsOnConnectionReached?: boolean })
+        .maxRequestsOnConnectionReached === true
+    )
+      res.shouldKeepAlive = false;
     const tracked = res as TrackedResponse;
     tracked[kListener] = this;
     tracked[kCloseHook] = null;

@@ -27,6 +27,14 @@
  * drives every handler through it internally; if a later undici drops it, the switch back is local
  * to this class (shadow.ts keeps the controller API).
  *
+ * Edge limits, in `run` before routing: a request target longer than `maxRequestUrlBytes` → 414,
+ * more header fields than `maxRequestHeadersCount` → 431 (node's parser has already bounded the
+ * head's size). After the target is picked, its body limit: a Content-Length over it → 413 before
+ * any upstream contact; a chunked body is counted as it streams (`BodyLimiter`) and crossing the
+ * limit → 413 if no response head went out yet, else the client connection is cut; the upstream
+ * request is aborted either way. These replies close the connection: what follows on it is a
+ * request we did not read.
+ *
  * Invariants:
  * - `store.current` is read exactly once, in `run`; everything after uses `this.snap`.
  * - `done` flips once; after it, no callback writes to the client and the cluster's in-flight
@@ -37,6 +45,7 @@
  * Fields are all assigned in the constructor with their final types (convention 6).
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../../errors/codes.js';
 import { GatewayError } from '../../errors/gateway-error.js';
@@ -55,6 +64,7 @@ import { classifyUpstreamError } from '../upstream/errors.js';
 import { DEFAULT_BACKSTOP_MS } from '../upstream/pool.js';
 import type { ShadowSender } from '../upstream/shadow.js';
 import { type CoarseTimer, type TimedEntry, TimeoutKind } from '../upstream/timeouts.js';
+import { BodyLimiter, type BodyLimitSink } from './body-limit.js';
 import { buildRequestHead, buildResponseHead, type RequestHeadInput } from './headers.js';
 import { abortResponse, sendLocalReply } from './local-reply.js';
 import { hostOf, normalizeRequestPath, splitTarget } from './path.js';
@@ -77,6 +87,9 @@ export interface StreamContext {
   readonly shadow: ShadowSender | null;
   /** Called with upstream failures, for logging; not on the success path. */
   readonly onUpstreamError: ((err: unknown, routeId: string) => void) | null;
+  /** Handed the settings of the snapshot each request reads (the data plane applies listener
+   * limits from them; it skips an unchanged object by identity). */
+  readonly onSettings?: (settings: IrSettings) => void;
 }
 
 const NOT_READY_MESSAGE = 'no configuration loaded yet';
@@ -87,7 +100,13 @@ function peerOf(req: IncomingMessage): string {
 }
 
 export class Exchange
-  implements MatchRequest, RequestHeadInput, TimedEntry, ResponseCloseHook, Dispatcher.DispatchHandler
+  implements
+    MatchRequest,
+    RequestHeadInput,
+    TimedEntry,
+    ResponseCloseHook,
+    BodyLimitSink,
+    Dispatcher.DispatchHandler
 {
   readonly ctx: StreamContext;
   readonly req: IncomingMessage;
@@ -109,6 +128,7 @@ export class Exchange
   // TimedEntry
   timerSlot: number;
   deadlineAt: number;
+  headDeadlineAt: number;
   idleMs: number;
   lastActivityAt: number;
   // exchange state
@@ -146,6 +166,7 @@ export class Exchange
     this.adds = null;
     this.timerSlot = -1;
     this.deadlineAt = 0;
+    this.headDeadlineAt = 0;
     this.idleMs = 0;
     this.lastActivityAt = 0;
     this.snap = null;
@@ -178,7 +199,19 @@ export class Exchange
     this.snap = snap;
     ctx.clusters.sync(snap);
     const settings = snap.settings;
+    ctx.onSettings?.(settings);
 
+    // node's url is one char per byte of the request target (latin1), so length is bytes.
+    const urlLimit = settings.maxRequestUrlBytes;
+    if (urlLimit > 0 && (this.req.url ?? '').length > urlLimit) {
+      this.refuse('GW_ERR_URI_TOO_LONG');
+      return;
+    }
+    const countLimit = settings.maxRequestHeadersCount;
+    if (countLimit > 0 && this.req.rawHeaders.length > countLimit * 2) {
+      this.refuse('GW_ERR_HEADERS_TOO_LARGE');
+      return;
+    }
     if (!this.parseTarget(settings)) {
       this.reply('GW_ERR_BAD_REQUEST');
       return;
@@ -199,6 +232,25 @@ export class Exchange
       return;
     }
     this.target = target;
+    const headers = this.headers;
+    const cl = headers['content-length'];
+    const hasBody = headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+    let body: Readable | null = hasBody ? this.req : null;
+    const bodyLimit = target.maxRequestBodyBytes;
+    if (hasBody && bodyLimit > 0) {
+      // node's parser has validated Content-Length and refused it next to Transfer-Encoding, so a
+      // declared length is exactly what will arrive; only a chunked body needs counting.
+      if (cl !== undefined) {
+        if (Number(cl) > bodyLimit) {
+          this.refuse('GW_ERR_BODY_TOO_LARGE');
+          return;
+        }
+      } else {
+        const limiter = new BodyLimiter(bodyLimit, this);
+        this.req.pipe(limiter);
+        body = limiter;
+      }
+    }
     const irCluster = snap.clusters.get(target.cluster);
     if (irCluster === undefined) {
       this.reply('GW_ERR_NO_HEALTHY_UPSTREAM');
@@ -229,29 +281,28 @@ export class Exchange
     this.adds = target.addRequestHeaders;
     const head = buildRequestHead(this, settings);
 
-    const headers = this.headers;
-    const cl = headers['content-length'];
-    const hasBody = headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
-
     this.cluster = state;
     ctx.clusters.acquire(state);
     ctx.stats.upstreamRequests++;
 
     const timeoutMs = target.timeoutMs;
+    const headTimeoutMs = target.responseHeadersTimeoutMs;
     const ourTimers = timeoutMs > 0 || target.idleTimeoutMs > 0;
     if (ourTimers) {
       this.bytesReadMark = this.req.socket.bytesRead;
       // Envoy starts the route timeout once the whole request has been received.
       ctx.timer.arm(this, hasBody ? 0 : timeoutMs, target.idleTimeoutMs);
-      if (hasBody && timeoutMs > 0) this.req.once('end', () => this.onRequestEnd());
     }
+    // The response-head deadline starts, like the route timeout, once the request is all sent.
+    if (!hasBody) ctx.timer.setHeadDeadline(this, headTimeoutMs);
+    if (hasBody && (timeoutMs > 0 || headTimeoutMs > 0)) this.req.once('end', () => this.onRequestEnd());
     const backstop = ourTimers ? 0 : DEFAULT_BACKSTOP_MS;
     pool.dispatch(
       {
         path: upstreamPath,
         method: this.method as Dispatcher.HttpMethod,
         headers: head,
-        body: hasBody ? this.req : null,
+        body,
         headersTimeout: backstop,
         bodyTimeout: backstop,
       },
@@ -319,6 +370,28 @@ export class Exchange
     });
   }
 
+  /**
+   * Refuses the request before anything went upstream, closing the connection after the reply.
+   * The unread rest of the request is drained while the reply goes out, so the close is a FIN and
+   * not a reset that could destroy the reply in the client's receive buffer.
+   */
+  refuse(code: ErrorCode): void {
+    this.done = true;
+    this.req.resume();
+    const serverName = this.snap === null ? null : this.snap.settings.serverName;
+    sendLocalReply(this.res, code, { stats: this.ctx.stats, serverName, close: true });
+  }
+
+  /** BodyLimitSink: the streamed body crossed the route's limit (the limiter then errors). */
+  onBodyTooLarge(limiter: BodyLimiter): void {
+    if (this.done) return;
+    this.finish();
+    this.abortUpstream?.(new GatewayError('GW_ERR_BODY_TOO_LARGE'));
+    this.req.unpipe(limiter);
+    this.req.resume();
+    this.upstreamFailed('GW_ERR_BODY_TOO_LARGE', true);
+  }
+
   /** Releases everything the upstream side holds; idempotent. */
   finish(): void {
     if (this.done) return;
@@ -328,9 +401,9 @@ export class Exchange
   }
 
   onRequestEnd(): void {
-    if (!this.done && this.target !== null && this.deadlineAt === 0) {
-      this.ctx.timer.setDeadline(this, this.target.timeoutMs);
-    }
+    if (this.done || this.target === null) return;
+    if (this.deadlineAt === 0) this.ctx.timer.setDeadline(this, this.target.timeoutMs);
+    if (!this.headSent) this.ctx.timer.setHeadDeadline(this, this.target.responseHeadersTimeoutMs);
   }
 
   /** The listener's close hook: a response that closes before `finish` means the client left. */
@@ -354,14 +427,19 @@ export class Exchange
       }
     }
     const code: ErrorCode =
-      kind === TimeoutKind.Request ? 'GW_ERR_UPSTREAM_TIMEOUT' : 'GW_ERR_UPSTREAM_IDLE_TIMEOUT';
+      kind === TimeoutKind.Request
+        ? 'GW_ERR_UPSTREAM_TIMEOUT'
+        : kind === TimeoutKind.ResponseHeaders
+          ? 'GW_ERR_UPSTREAM_HEADERS_TIMEOUT'
+          : 'GW_ERR_UPSTREAM_IDLE_TIMEOUT';
     this.finish();
     this.abortUpstream?.(new GatewayError(code));
     this.upstreamFailed(code);
   }
 
-  /** Reply locally if nothing was sent yet, else cut the client connection. */
-  upstreamFailed(code: ErrorCode): void {
+  /** Reply locally if nothing was sent yet (closing the connection with `close`), else cut the
+   * client connection. */
+  upstreamFailed(code: ErrorCode, close = false): void {
     if (this.headSent) {
       this.ctx.stats.downstreamAborts++;
       this.ctx.stats.localReply(code);
@@ -369,7 +447,7 @@ export class Exchange
       return;
     }
     const serverName = this.snap === null ? null : this.snap.settings.serverName;
-    sendLocalReply(this.res, code, { stats: this.ctx.stats, serverName });
+    sendLocalReply(this.res, code, { stats: this.ctx.stats, serverName, close });
   }
 
   /** See createStreamHandler. */
@@ -406,6 +484,7 @@ export class Exchange
     if (this.done) return true;
     if (statusCode < 200) return true;
     this.resumeUpstream = resume;
+    this.headDeadlineAt = 0;
     const target = this.target!;
     if (this.deadlineAt === 0 && target.timeoutMs > 0) this.ctx.timer.setDeadline(this, target.timeoutMs);
     this.ctx.timer.touch(this);

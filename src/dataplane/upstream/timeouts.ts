@@ -3,8 +3,9 @@
  * interval for the whole data plane instead of a timer per request, and "activity" is a field write,
  * so refreshing the idle timeout on every body chunk costs nothing.
  *
- * Used by the exchange for `timeout_ms` (end to end) and `idle_timeout_ms` (stream idle); connect
- * timeouts belong to undici's connector (pool.ts).
+ * Used by the exchange for `timeout_ms` (end to end), `idle_timeout_ms` (stream idle) and
+ * `response_headers_timeout_ms` (the upstream's response head); connect timeouts belong to undici's
+ * connector (pool.ts).
  *
  * Layout: an unordered array of armed entries; each entry stores its own index, so removal is
  * O(1) by swapping the last entry into the hole:
@@ -22,6 +23,9 @@ export const TimeoutKind = {
   Request: 1,
   /** No bytes either way for `idle_timeout_ms`: same handling as Request, with the idle code. */
   Idle: 2,
+  /** No upstream response head by `headDeadlineAt`: reply 504 (no head can have been sent, since
+   * the entry clears `headDeadlineAt` when the head arrives). */
+  ResponseHeaders: 3,
 } as const;
 export type TimeoutKind = (typeof TimeoutKind)[keyof typeof TimeoutKind];
 
@@ -31,6 +35,9 @@ export interface TimedEntry {
   timerSlot: number;
   /** Absolute deadline in timer-clock ms, or 0 for none. */
   deadlineAt: number;
+  /** Absolute deadline for the upstream's response head in timer-clock ms, or 0 for none. The
+   * entry sets it back to 0 when the head arrives; `arm` leaves it alone. */
+  headDeadlineAt: number;
   /** Idle limit in ms, or 0 for none. */
   idleMs: number;
   /** Last activity in timer-clock ms (see `CoarseTimer.now`). */
@@ -80,6 +87,11 @@ export class CoarseTimer {
     entry.deadlineAt = timeoutMs > 0 ? now + timeoutMs : 0;
     entry.idleMs = Math.max(idleMs, 0);
     entry.lastActivityAt = now;
+    this.#insert(entry);
+  }
+
+  /** Adds an entry to the array if it is not armed, and makes sure the interval runs. */
+  #insert(entry: TimedEntry): void {
     if (entry.timerSlot === -1) {
       entry.timerSlot = this.#entries.length;
       this.#entries.push(entry);
@@ -101,20 +113,28 @@ export class CoarseTimer {
   }
 
   /**
+   * Sets the response-head deadline of an entry, arming it if needed (its other limits are kept).
+   * 0 leaves it unset.
+   */
+  setHeadDeadline(entry: TimedEntry, timeoutMs: number): void {
+    if (timeoutMs <= 0) return;
+    const now = this.#clock();
+    this.#now = now;
+    entry.headDeadlineAt = now + timeoutMs;
+    if (entry.timerSlot === -1) {
+      entry.lastActivityAt = now;
+      this.#insert(entry);
+    }
+  }
+
+  /**
    * Re-inserts an entry the timer just fired for, keeping its deadline and restarting its idle
    * window (used when a fired idle timeout finds activity the timer could not see).
    */
   rearm(entry: TimedEntry): void {
-    if (entry.deadlineAt === 0 && entry.idleMs === 0) return;
+    if (entry.deadlineAt === 0 && entry.idleMs === 0 && entry.headDeadlineAt === 0) return;
     entry.lastActivityAt = this.#now;
-    if (entry.timerSlot === -1) {
-      entry.timerSlot = this.#entries.length;
-      this.#entries.push(entry);
-    }
-    if (this.#autoTick && this.#interval === null) {
-      this.#interval = setInterval(() => this.tick(), this.#tickMs);
-      this.#interval.unref();
-    }
+    this.#insert(entry);
   }
 
   /** Records activity for the idle timeout. */
@@ -148,6 +168,7 @@ export class CoarseTimer {
       const e = entries[i];
       let kind: TimeoutKind | 0 = 0;
       if (e.deadlineAt !== 0 && now >= e.deadlineAt) kind = TimeoutKind.Request;
+      else if (e.headDeadlineAt !== 0 && now >= e.headDeadlineAt) kind = TimeoutKind.ResponseHeaders;
       else if (e.idleMs !== 0 && now - e.lastActivityAt >= e.idleMs) kind = TimeoutKind.Idle;
       if (kind === 0) {
         i++;

@@ -666,6 +666,13 @@ function buildGroup(
       hostRewrite: p.spec.host_rewrite ?? null,
       timeoutMs: p.spec.timeout_ms ?? ctx.module.requestTimeoutMs,
       idleTimeoutMs: p.spec.idle_timeout_ms ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+      // Per Mapping, like timeout_ms; left out when unset (the compiler applies the Module default).
+      ...(p.spec.max_request_body_bytes === undefined
+        ? {}
+        : { maxRequestBodyBytes: p.spec.max_request_body_bytes }),
+      ...(p.spec.response_headers_timeout_ms === undefined
+        ? {}
+        : { responseHeadersTimeoutMs: p.spec.response_headers_timeout_ms }),
       ...headers,
     });
     previous = threshold;

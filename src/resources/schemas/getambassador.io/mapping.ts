@@ -133,6 +133,21 @@ export const MappingSpec = T.Object(
     idle_timeout_ms: T.Optional(Int({ minimum: 0 })),
     connect_timeout_ms: T.Optional(Int({ minimum: 0 })),
     cluster_idle_timeout_ms: T.Optional(Int({ minimum: 0 })),
+    // Legate extensions (edge limits); defaults come from the ambassador Module.
+    max_request_body_bytes: T.Optional(
+      Int({
+        minimum: 0,
+        description:
+          "Legate: request bodies larger than this are refused with 413; 0 = no limit. Default: the Module's max_request_body_bytes.",
+      }),
+    ),
+    response_headers_timeout_ms: T.Optional(
+      Int({
+        minimum: 0,
+        description:
+          "Legate: no upstream response head within this many ms after the request was sent → 504; 0 = off. Default: the Module's response_headers_timeout_ms.",
+      }),
+    ),
     cluster_max_connection_lifetime_ms: T.Optional(Int({ minimum: 0 })),
     cluster_tag: T.Optional(T.String()),
     stats_name: T.Optional(T.String()),
