@@ -132,3 +132,27 @@ test('compile: frozen by default outside production; not frozen when asked', () 
   const loose = compileSnapshot(irOf([irRoute(0)]), 1, { freeze: false });
   assert.equal(Object.isFrozen(loose), false);
 });
+
+test('compile: a target without its own body limit / head timeout gets the Module default; its own value (0 included) wins', () => {
+  const route = irRoute(0, {
+    targets: [
+      { threshold: 30 },
+      { threshold: 60, maxRequestBodyBytes: 0, responseHeadersTimeoutMs: 0 },
+      { threshold: 100, maxRequestBodyBytes: 4096, responseHeadersTimeoutMs: 750 },
+    ],
+  });
+  const base = irOf([route]);
+  const ir = {
+    ...base,
+    settings: { ...base.settings, maxRequestBodyBytes: 1024, responseHeadersTimeoutMs: 2000 },
+  };
+  const [compiled] = compileSnapshot(ir, 1).routes;
+  assert.deepEqual(
+    compiled.targets.map((t) => [t.maxRequestBodyBytes, t.responseHeadersTimeoutMs]),
+    [
+      [1024, 2000],
+      [0, 0],
+      [4096, 750],
+    ],
+  );
+});
