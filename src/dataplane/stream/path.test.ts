@@ -33,6 +33,15 @@ test('normalize_path: dot segments, unreserved escapes, backslashes, raw bytes',
     ['/.well-known/x', '/.well-known/x'],
     ['/a/..b/c', '/a/..b/c'],
     ['/', '/'],
+    // An empty segment is a segment: `..` after `//` removes it (RFC 3986, as Envoy/Chromium do).
+    ['/public//../private/x', '/public/private/x'],
+    ['/public/\\..\\private', '/public/private'],
+    // `..;` (path parameters) is not a dot segment; `%00` and overlong UTF-8 stay escaped.
+    ['/a/..;/b', '/a/..;/b'],
+    ['/a/%00/../b', '/a/b'],
+    ['/a/%c0%ae%c0%ae/b', '/a/%c0%ae%c0%ae/b'],
+    ['/a/%252e%252e/b', '/a/%252e%252e/b'],
+    ['/%70rivate/x', '/private/x'],
   ];
   for (const [input, want] of cases) {
     assert.equal(normalizeRequestPath(input, envoyDefaults), want, input);
