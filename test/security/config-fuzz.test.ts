@@ -24,11 +24,14 @@
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import { request } from 'undici';
 import YAML from 'yaml';
+import type { LocalDataPlane } from '../../src/control/data-plane-host.js';
 import { buildIr } from '../../src/ir/build.js';
 import type { Ir, IrRoute } from '../../src/ir/types.js';
 import { buildResourceSet } from '../../src/resources/build.js';
@@ -44,6 +47,7 @@ import type { MatchRequest, Snapshot } from '../../src/snapshot/types.js';
 import { attachFieldLines, snapshotTexts } from '../../src/sources/file/field-lines.js';
 import { parseConfigText } from '../../src/sources/file/parse.js';
 import { mutatedStream, yamlStream } from '../../src/sources/file/yaml-test-support.js';
+import { docs, mapping, startTestGateway, startUpstream } from '../integration/gateway-harness.js';
 
 const kRunScale = Number(process.env['LEGATE_FC_RUNS']) || 0;
 function fcParams(fallback: number): fc.Parameters<unknown> {
@@ -690,4 +694,90 @@ test('mutated valid resources: no throw; unmutated objects keep serving; mutated
   assert.ok(routesKept > 100, `only ${routesKept} unmutated routes were checked`);
   assert.ok(mutatedRejected > 50, `only ${mutatedRejected} mutated objects were rejected`);
   assert.ok(mutatedServed > 20, `only ${mutatedServed} mutated objects were served`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// 3. Live: one gateway, a valid Mapping, and a hostile file next to it.
+
+/** A whole file's text: random, or a fixture with some objects mutated. */
+const liveText = fc.oneof(
+  randomText,
+  mutationCase.map((c) => {
+    const objects = c.fx.objects.map((o, i) =>
+      i < 30 && (c.mask >> i) & 1 ? mutate(o, c.ops[i % c.ops.length]!, c.fx.objects) : o,
+    );
+    return c.json ? objects.map((o) => JSON.stringify(o) ?? 'null').join('\n---\n') : yamlDocs(objects);
+  }),
+);
+
+test('live gateway: the valid route answers 200 and /ready stays 200 while a second file is fuzzed', async (t) => {
+  const upstream = await startUpstream('valid');
+  t.after(() => upstream.close());
+  const validKey = 'Mapping/default/valid';
+  const gw = await startTestGateway({
+    '00-valid.yaml': docs(
+      mapping('valid', {
+        hostname: 'valid.legate.test',
+        prefix: '/valid/',
+        service: `127.0.0.1:${upstream.port}`,
+      }),
+    ),
+  });
+  t.after(() => gw.close());
+  const probe: MatchRequest = {
+    method: 'GET',
+    host: 'valid.legate.test',
+    authority: 'valid.legate.test',
+    path: '/valid/x',
+    query: '',
+    headers: { host: 'valid.legate.test' },
+  };
+  let round = 0;
+  let answered = 0;
+  let shadowed = 0;
+  await fc.assert(
+    fc.asyncProperty(liveText, fc.boolean(), async (text, json) => {
+      round++;
+      // The fuzzed file first, then a marker: once the marker is live, so is the fuzzed text.
+      await gw.write(`fuzz.${json ? 'json' : 'yaml'}`, text);
+      await rm(join(gw.dir, `fuzz.${json ? 'yaml' : 'json'}`), { force: true });
+      await gw.write(
+        'zz-marker.yaml',
+        docs(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `round-${round}` } })),
+      );
+      const ir = await gw.waitForIr((i) =>
+        i.statuses.some((s) => s.key === `ConfigMap/default/round-${round}`),
+      );
+      const valid = ir.statuses.find((s) => s.key === validKey);
+      assert.ok(valid && (valid.state === 'Accepted' || valid.state === 'Warning'), JSON.stringify(valid));
+      assert.ok(
+        ir.routes.some((r) => r.sources.includes(validKey)),
+        'the valid route left the IR',
+      );
+      // A fuzzed Mapping may legitimately take the request first (a higher precedence on a
+      // catch-all); then the valid route is not the one answering, and only health is checked.
+      const snap = (gw.gateway.host as LocalDataPlane).store.current!;
+      const hit = snap.table.match(probe);
+      if (hit?.ir.sources.includes(validKey)) {
+        const res = await request(`${gw.url}/valid/x`, { headers: { host: 'valid.legate.test' } });
+        const body = (await res.body.json()) as { name?: string };
+        assert.equal(res.statusCode, 200);
+        assert.equal(body.name, 'valid');
+        answered++;
+      } else {
+        shadowed++;
+      }
+      const ready = await request(`${gw.adminUrl}/ready`);
+      await ready.body.dump();
+      assert.equal(ready.statusCode, 200);
+    }),
+    { ...fcParams(25), numRuns: Number(process.env['LEGATE_FC_LIVE_RUNS']) || 25, endOnFailure: true },
+  );
+  const alive = await request(`${gw.adminUrl}/alive`);
+  await alive.body.dump();
+  assert.equal(alive.statusCode, 200);
+  assert.ok(answered >= round / 2, `the valid route answered in only ${answered} of ${round} rounds`);
+  t.diagnostic(
+    `${round} rounds: ${answered} answered by the valid route, ${shadowed} shadowed by a fuzzed one`,
+  );
 });
