@@ -9,6 +9,8 @@ import {
   headValue,
   headValues,
   type RequestHeadInput,
+  trustedClientAddress,
+  xffEntryFromRight,
 } from './headers.js';
 
 const settings: IrSettings = { ...DEFAULT_SETTINGS, listenerIdleTimeoutMs: 0 };
@@ -204,4 +206,121 @@ test('connectionTokens ignores the connection options and allocates nothing for 
   assert.equal(connectionTokens('Close'), null);
   assert.equal(connectionTokens(undefined), null);
   assert.deepEqual(connectionTokens('close, X-Foo ,  x-bar'), ['x-foo', 'x-bar']);
+});
+
+test('xffEntryFromRight: counts from the right, trims, and takes IP addresses only', () => {
+  const xff = ' 1.1.1.1 ,2.2.2.2,  2001:db8::1 ';
+  assert.equal(xffEntryFromRight(xff, 1), '2001:db8::1');
+  assert.equal(xffEntryFromRight(xff, 2), '2.2.2.2');
+  assert.equal(xffEntryFromRight(xff, 3), '1.1.1.1');
+  assert.equal(xffEntryFromRight(xff, 4), null);
+  assert.equal(xffEntryFromRight('1.1.1.1', 1), '1.1.1.1');
+  assert.equal(xffEntryFromRight('1.1.1.1', 2), null);
+  assert.equal(xffEntryFromRight('', 1), null);
+  assert.equal(xffEntryFromRight('1.1.1.1, unknown', 1), null);
+  assert.equal(xffEntryFromRight('1.1.1.1:80', 1), null);
+  assert.equal(xffEntryFromRight('1.1.1.1,,', 1), null);
+});
+
+test("trustedClientAddress follows Envoy's use_remote_address / xff_num_trusted_hops rules", () => {
+  const peer = '10.0.0.7';
+  const xff = '6.6.6.6, 1.1.1.1, 2.2.2.2';
+  const cases: Array<[boolean, number, string | undefined, string]> = [
+    // use_remote_address: true → Nth from the right, N = 0 → the peer
+    [true, 0, xff, peer],
+    [true, 1, xff, '2.2.2.2'],
+    [true, 2, xff, '1.1.1.1'],
+    [true, 3, xff, '6.6.6.6'],
+    [true, 4, xff, peer],
+    [true, 1, undefined, peer],
+    // use_remote_address: false → (N+1)th from the right
+    [false, 0, xff, '2.2.2.2'],
+    [false, 1, xff, '1.1.1.1'],
+    [false, 3, xff, peer],
+    [false, 0, undefined, peer],
+    [false, 0, 'garbage', peer],
+  ];
+  for (const [useRemoteAddress, xffNumTrustedHops, value, want] of cases) {
+    assert.equal(
+      trustedClientAddress(value, peer, { useRemoteAddress, xffNumTrustedHops }),
+      want,
+      `use_remote_address ${useRemoteAddress}, hops ${xffNumTrustedHops}, xff ${value}`,
+    );
+  }
+});
+
+test('x-envoy-external-address carries the trusted client address and cannot be spoofed', () => {
+  const headers = {
+    host: 'a',
+    'x-forwarded-for': '6.6.6.6, 1.1.1.1',
+    'x-envoy-external-address': '6.6.6.6',
+  };
+  let head = buildRequestHead(input({ headers }), settings);
+  assert.deepEqual(headValues(head, 'x-envoy-external-address'), ['10.0.0.7']);
+  assert.equal(headValue(head, 'x-forwarded-for'), '6.6.6.6, 1.1.1.1, 10.0.0.7');
+  head = buildRequestHead(input({ headers }), { ...settings, xffNumTrustedHops: 1 });
+  assert.deepEqual(headValues(head, 'x-envoy-external-address'), ['1.1.1.1']);
+  head = buildRequestHead(input({ headers }), { ...settings, useRemoteAddress: false });
+  assert.deepEqual(headValues(head, 'x-envoy-external-address'), ['1.1.1.1']);
+  assert.equal(headValue(head, 'x-forwarded-for'), '6.6.6.6, 1.1.1.1');
+  head = buildRequestHead(input({ headers }), { ...settings, suppressEnvoyHeaders: true });
+  assert.deepEqual(headValues(head, 'x-envoy-external-address'), ['10.0.0.7']);
+  head = buildRequestHead(input({ headers, removes: ['x-envoy-external-address'] }), settings);
+  assert.equal(headValue(head, 'x-envoy-external-address'), undefined);
+});
+
+test('client x-envoy-* and x-legate-* request headers are dropped; route additions of them are kept', () => {
+  const head = buildRequestHead(
+    input({
+      headers: {
+        host: 'a',
+        'x-envoy-internal': 'true',
+        'x-envoy-retry-on': '5xx',
+        'x-envoy-upstream-rq-timeout-ms': '1',
+        'x-envoy-original-path': '/spoof',
+        'x-legate-response-flags': 'UF',
+        'x-envoyish': 'kept',
+        'x-env': 'kept',
+      },
+      adds: [{ name: 'x-envoy-from-route', value: 'r', append: true }],
+    }),
+    settings,
+  );
+  for (let i = 0; i < head.length; i += 2) {
+    const name = head[i];
+    if (name.startsWith('x-envoy-') || name.startsWith('x-legate-')) {
+      assert.ok(['x-envoy-external-address', 'x-envoy-from-route'].includes(name), `${name} forwarded`);
+    }
+  }
+  assert.equal(headValue(head, 'x-envoyish'), 'kept');
+  assert.equal(headValue(head, 'x-env'), 'kept');
+  assert.equal(headValue(head, 'x-envoy-from-route'), 'r');
+});
+
+test('Connection cannot make Legate drop or skip the headers it owns; it drops the others it lists', () => {
+  const head = buildRequestHead(
+    input({
+      headers: {
+        host: 'example.com',
+        connection: 'close, x-forwarded-for, x-forwarded-proto, host, authorization, proxy-authorization',
+        'x-forwarded-for': '1.1.1.1',
+        authorization: 'Bearer t',
+        'proxy-authorization': 'Basic p',
+      },
+    }),
+    settings,
+  );
+  assert.equal(headValue(head, 'x-forwarded-for'), '1.1.1.1, 10.0.0.7');
+  assert.equal(headValue(head, 'x-forwarded-proto'), 'http');
+  assert.deepEqual(headValues(head, 'host'), ['example.com']);
+  assert.equal(headValue(head, 'authorization'), undefined);
+  assert.equal(headValue(head, 'proxy-authorization'), undefined);
+});
+
+test('Proxy-Authorization is end-to-end for a gateway (RFC 9110 does not list it as hop-by-hop)', () => {
+  const head = buildRequestHead(
+    input({ headers: { host: 'a', 'proxy-authorization': 'Basic p' } }),
+    settings,
+  );
+  assert.equal(headValue(head, 'proxy-authorization'), 'Basic p');
 });

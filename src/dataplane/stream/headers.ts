@@ -10,14 +10,21 @@
  * - `Expect` is dropped: node:http answers `100-continue` to the client itself, and an upstream
  *   `100 Continue` would be a protocol error for undici.
  * - Order of operations follows Envoy: the connection manager's own headers (X-Forwarded-*,
- *   x-request-id) are computed first, then the route's removals, then the route's additions
- *   (`append: false` replaces every earlier value of that name).
+ *   x-request-id, x-envoy-external-address) are computed first, then the route's removals, then the
+ *   route's additions (`append: false` replaces every earlier value of that name).
+ * - Trust (Envoy's `use_remote_address` / `xff_num_trusted_hops` rules, see `trustedClientAddress`):
+ *   Legate keeps no list of internal addresses, so every request counts as external: every
+ *   client-sent `x-envoy-*` and `x-legate-*` request header is dropped, and the headers Legate
+ *   owns (`x-envoy-original-path`, `x-envoy-external-address`) are set by Legate alone.
+ * - Headers a client lists in Connection are dropped, except the ones the proxy itself owns (Host,
+ *   X-Forwarded-*, x-request-id): listing them cannot make Legate lose or skip its own values.
  * - Output is a flat `[name, value, name, value…]` array, the cheapest form both node:http
  *   (`writeHead`) and undici (`dispatch`) accept. Loops are index-based; per-header work is one map
  *   lookup.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { isIP } from 'node:net';
 import { util as undiciUtil } from 'undici';
 import type { IrSettings } from '../../ir/types.js';
 import type { CompiledHeaderAdd, CompiledTarget } from '../../snapshot/types.js';
@@ -31,9 +38,8 @@ const K_XFF = 3;
 const K_XFP = 4;
 const K_XFH = 5;
 const K_REQUEST_ID = 6;
-const K_ORIGINAL_PATH = 7;
-const K_TE = 8;
-const K_SERVER = 9;
+const K_TE = 7;
+const K_SERVER = 8;
 
 /** Request header names the proxy itself owns or drops; one lookup per header. */
 const REQUEST_KINDS: ReadonlyMap<string, number> = new Map([
@@ -50,7 +56,6 @@ const REQUEST_KINDS: ReadonlyMap<string, number> = new Map([
   ['x-forwarded-proto', K_XFP],
   ['x-forwarded-host', K_XFH],
   ['x-request-id', K_REQUEST_ID],
-  ['x-envoy-original-path', K_ORIGINAL_PATH],
 ]);
 
 const RESPONSE_KINDS: ReadonlyMap<string, number> = new Map([
@@ -125,12 +130,59 @@ export interface RequestHeadInput {
   readonly adds: readonly CompiledHeaderAdd[] | null;
 }
 
+/** True for the request header names only Legate may set: `x-envoy-*` and `x-legate-*`. */
+function isInternalName(name: string): boolean {
+  // One char compare rejects nearly every name before the prefix compares.
+  if (name.length < 8 || name.charCodeAt(0) !== 0x78 || name.charCodeAt(1) !== 0x2d) return false;
+  return name.startsWith('x-envoy-') || name.startsWith('x-legate-');
+}
+
+/**
+ * The entry `n` places from the right end of an X-Forwarded-For value (n = 1 is the last), trimmed,
+ * when it is an IP address; null when the list is shorter or the entry is not an address. Scans
+ * from the right without splitting the list.
+ */
+export function xffEntryFromRight(xff: string, n: number): string | null {
+  let end = xff.length;
+  for (let k = 1; k <= n; k++) {
+    const comma = xff.lastIndexOf(',', end - 1);
+    if (k === n) {
+      const entry = xff.slice(comma + 1, end).trim();
+      return entry !== '' && isIP(entry) !== 0 ? entry : null;
+    }
+    if (comma === -1) return null;
+    end = comma;
+  }
+  return null;
+}
+
+/**
+ * The trusted client address, by Envoy's rules for X-Forwarded-For (as the client sent it, before
+ * Legate appends the peer):
+ * - `use_remote_address: true`, N = `xff_num_trusted_hops`: N = 0 → the peer; N > 0 → the Nth
+ *   entry from the right (the N proxies in front each appended the address they saw).
+ * - `use_remote_address: false`: the (N+1)th entry from the right (the proxy in front, which is
+ *   trusted, appended the client's address last).
+ * A list too short, or an entry that is not an IP address, falls back to the peer.
+ */
+export function trustedClientAddress(
+  xff: string | undefined,
+  peer: string,
+  s: Pick<IrSettings, 'useRemoteAddress' | 'xffNumTrustedHops'>,
+): string {
+  const n = s.useRemoteAddress ? s.xffNumTrustedHops : s.xffNumTrustedHops + 1;
+  if (n === 0 || xff === undefined) return peer;
+  return xffEntryFromRight(xff, n) ?? peer;
+}
+
 /**
  * Builds the upstream request head. X-Forwarded-For gets the peer appended when
  * `use_remote_address` is on (Envoy's edge behaviour) and is passed through unchanged otherwise.
  * X-Forwarded-Proto and X-Forwarded-Host from the client are trusted only when Legate is not the
  * edge (`use_remote_address: false`) or trusted hops are configured; otherwise XFP is overwritten
- * with our scheme and XFH restarts from the client's Host.
+ * with our scheme and XFH restarts from the client's Host. `x-envoy-external-address` carries the
+ * trusted client address (set even with `suppress_envoy_headers`, as Envoy does: that flag covers
+ * the router's headers, not the connection manager's).
  */
 export function buildRequestHead(input: RequestHeadInput, s: IrSettings): string[] {
   const headers = input.headers;
@@ -176,6 +228,7 @@ export function buildRequestHead(input: RequestHeadInput, s: IrSettings): string
       }
       continue;
     }
+    if (isInternalName(name)) continue;
     if (listed(hopList, name) || listed(removes, name) || replacedBy(adds, name)) continue;
     pushValue(out, name, value);
   }
@@ -206,6 +259,13 @@ export function buildRequestHead(input: RequestHeadInput, s: IrSettings): string
       'x-request-id',
       s.preserveExternalRequestId && requestId !== undefined && requestId !== '' ? requestId : randomUUID(),
     );
+  }
+  if (
+    input.peerAddress !== '' &&
+    !listed(removes, 'x-envoy-external-address') &&
+    !replacedBy(adds, 'x-envoy-external-address')
+  ) {
+    out.push('x-envoy-external-address', trustedClientAddress(xff, input.peerAddress, s));
   }
   if (input.originalPath !== null && !s.suppressEnvoyHeaders && !listed(removes, 'x-envoy-original-path')) {
     out.push('x-envoy-original-path', input.originalPath);
