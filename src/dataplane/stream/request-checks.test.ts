@@ -12,7 +12,7 @@ test('ordinary requests pass', () => {
   assert.equal(checkRequestFraming(req(['Host', 'example.com:8080', 'Content-Length', '3'])), null);
   assert.equal(checkRequestFraming(req(['Host', '[::1]:80', 'Transfer-Encoding', 'chunked'])), null);
   assert.equal(checkRequestFraming(req(['host', 'a', 'TRANSFER-ENCODING', ' Chunked\t'])), null);
-  assert.equal(checkRequestFraming(req([], '1.0')), null);
+  assert.equal(checkRequestFraming(req([], '1.0')), null, 'HTTP/1.0 needs no Host');
   assert.equal(checkRequestFraming(req(['Content-Length', '0'], '1.0')), null);
 });
 
@@ -59,6 +59,7 @@ test('Host: one field line, authority characters only', () => {
     assert.equal(checkRequestFraming(req(['Host', h])), FramingProblem.InvalidHost, h);
   }
   assert.equal(checkRequestFraming(req(['Host', 'xn--caf-dma.example:443'])), null);
+  assert.equal(checkRequestFraming(req(['Accept', '*/*'])), FramingProblem.MissingHost);
   assert.equal(checkRequestFraming(req(['Host', ''])), null);
 });
 

@@ -14,7 +14,10 @@
  *   Envoy refuses these too;
  * - more than one Host field line, or a Host with bytes outside RFC 3986's authority set (RFC 9112
  *   §3.2: answer 400). node keeps the first Host and drops the rest, while another hop may use the
- *   last, so routing and the upstream could disagree on the host.
+ *   last, so routing and the upstream could disagree on the host;
+ * - an HTTP/1.1 request without Host (RFC 9112 §3.2). node's own `requireHostHeader` answers this
+ *   first (a bare 400 without our flag) while the listener leaves that option on; the check here
+ *   keeps the rule when it is turned off.
  *
  * Called by `exchange.ts` at the very start of a request (`refuseAmbiguousFraming`), before the
  * snapshot is read. Cost on a normal request: one pass over `rawHeaders` comparing name lengths
@@ -51,6 +54,8 @@ export const FramingProblem = {
   DuplicateHost: 'more than one host header',
   /** Host with bytes that cannot be in an authority. */
   InvalidHost: 'invalid host header',
+  /** HTTP/1.1 without Host. */
+  MissingHost: 'missing host header',
 } as const;
 export type FramingProblem = (typeof FramingProblem)[keyof typeof FramingProblem];
 
@@ -129,6 +134,7 @@ export function checkRequestFraming(req: FramingInput): FramingProblem | null {
     if (req.httpVersionMinor === 0) return FramingProblem.TransferEncodingHttp10;
     if (contentLength) return FramingProblem.ContentLengthWithTransferEncoding;
   }
+  if (hosts === 0 && req.httpVersionMinor === 1) return FramingProblem.MissingHost;
   return null;
 }
 
