@@ -172,7 +172,7 @@ async function startGatewayProcess(
 }
 
 test(`${TOTAL} failing requests through a gateway process: every one answered as expected, fds and RSS flat`, {
-  timeout: 240_000,
+  timeout: 420_000,
 }, async (t) => {
   const servers: Server[] = [];
   t.after(async () => {
