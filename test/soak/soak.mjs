@@ -579,10 +579,20 @@ async function main() {
       samples.push({ t: elapsedS(), pids: pids.length, rssKiB, fds, closeWait });
       try {
         const res = await request(`${adminUrl}/ready`, { headersTimeout: 5000, bodyTimeout: 5000 });
-        await res.body.dump();
-        if (res.statusCode !== 200) readyFailures++;
-      } catch {
+        const text = await res.body.text();
+        if (res.statusCode !== 200) {
+          readyFailures++;
+          if (tally.examples.length < 20)
+            tally.examples.push({
+              at: new Date().toISOString(),
+              kind: '/ready',
+              detail: `${res.statusCode} ${text.trim()}`,
+            });
+        }
+      } catch (err) {
         readyFailures++;
+        if (tally.examples.length < 20)
+          tally.examples.push({ at: new Date().toISOString(), kind: '/ready', detail: String(err) });
       }
     };
     await sample();
