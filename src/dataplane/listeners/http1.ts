@@ -127,6 +127,60 @@ function clientErrorReply(code: ErrorCode): Buffer {
   return reply;
 }
 
+type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
+
+/** The response ends its connection (`Connection: close`): nothing may follow it. */
+function closesConnection(res: ServerResponse): boolean {
+  return (res as ServerResponse & { _last?: boolean })._last === true || !res.shouldKeepAlive;
+}
+
+/**
+ * Answers a request node refused with the code's reply, then closes the connection.
+ *
+ * - A response still in flight for an earlier, fully received request (pipelining) goes out
+ *   first: the refusal waits for it to finish, because bytes after a complete response are read
+ *   as the answer to the next request, which is exactly the refused one. If that response closes
+ *   the connection itself (the stream refused it with `Connection: close`), nothing is added.
+ * - A response in flight for the refused request itself (its body was malformed or too slow):
+ *   answer only when nothing of it is on the wire yet (node's own rule), else the client would read
+ *   our bytes as part of a response it is already receiving; then the connection is just cut.
+ */
+function refuseConnection(
+  socket: HttpSocket,
+  code: ErrorCode,
+  onClientError: ((code: ErrorCode) => void) | undefined,
+): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const inflight = socket._httpMessage;
+  if (inflight != null) {
+    if (inflight.req.complete) {
+      if (!inflight.writableFinished) {
+        // node detaches a finished response (and attaches the next queued one) before later
+        // 'finish' listeners run, so the check repeats for whatever is in flight then.
+        inflight.once('finish', () => refuseConnection(socket, code, onClientError));
+        inflight.once('close', () => {
+          if (!inflight.writableFinished) socket.destroy();
+        });
+        return;
+      }
+      if (closesConnection(inflight)) {
+        socket.destroy();
+        return;
+      }
+    } else if (inflight.headersSent) {
+      socket.destroy();
+      return;
+    }
+  }
+  onClientError?.(code);
+  socket.end(clientErrorReply(code));
+  // end() flushes the reply; destroy soon after in case the peer never reads it.
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
 export const HTTP1_DEFAULTS: ListenerLimits = {
   headersTimeoutMs: 60_000,
   requestTimeoutMs: 300_000,
@@ -166,7 +220,13 @@ export class Http1Listener {
   private constructor(opts: Http1ListenerOptions) {
     this.#handler = opts.handler;
     this.#server = createServer(
-      { noDelay: true, connectionsCheckingInterval: CONNECTION_CHECK_INTERVAL_MS },
+      {
+        noDelay: true,
+        connectionsCheckingInterval: CONNECTION_CHECK_INTERVAL_MS,
+        // The stream refuses an HTTP/1.1 request without Host itself (request-checks.ts), with the
+        // response flag and body every refusal carries; node's own check answers a bare 400.
+        requireHostHeader: false,
+      },
       (req, res) => this.#onRequest(req, res),
     );
     // Header fields are counted by the stream (see the module header), never dropped here.
@@ -182,20 +242,13 @@ export class Http1Listener {
     applyToServer(this.#server, this.#limits);
     const onDropped = opts.onConnectionDropped;
     if (onDropped !== undefined) this.#server.on('drop', () => onDropped());
-    const onClientError = opts.onClientError;
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       const code = clientErrorCode(err);
-      // Answer only when nothing of a response is on the wire yet (node's own rule), else the
-      // client would read our bytes as part of a response it is already receiving.
-      const inflight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-      if (code !== null && socket.writable && (inflight == null || !inflight.headersSent)) {
-        onClientError?.(code);
-        socket.end(clientErrorReply(code));
-        // end() flushes the reply; destroy soon after in case the peer never reads it.
-        setTimeout(() => socket.destroy(), 1000).unref();
+      if (code === null) {
+        socket.destroy();
         return;
       }
-      socket.destroy();
+      refuseConnection(socket, code, opts.onClientError);
     });
   }
 
