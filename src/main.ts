@@ -143,10 +143,10 @@ export async function runGateway(settings: ServeSettings, opts: RunOptions = {})
       };
     }
     const st = host.status();
-    if (st.current < st.expected)
+    if (st.serving < st.expected)
       return {
         ready: false,
-        reason: `${st.current}/${st.expected} data planes serve the current configuration`,
+        reason: `${st.serving}/${st.expected} data planes serve a configuration`,
       };
     return { ready: true, reason: '' };
   };
@@ -167,7 +167,7 @@ export async function runGateway(settings: ServeSettings, opts: RunOptions = {})
           ready: r.ready,
           readyReason: r.reason,
           lastError: reconciler.lastError ? String(reconciler.lastError) : null,
-          dataPlanes: { expected: st.expected, current: st.current, hash: st.hash },
+          dataPlanes: { expected: st.expected, current: st.current, serving: st.serving, hash: st.hash },
           reconcile: reconciler.stats,
           version: legateVersion(),
         });

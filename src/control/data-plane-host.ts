@@ -21,6 +21,9 @@ export interface DataPlaneStatus {
   readonly expected: number;
   /** Data planes that are listening and serve the latest applied IR. */
   readonly current: number;
+  /** Data planes that are listening and serve some IR (the latest or an earlier one): readiness.
+   * A worker a reload or two behind still serves, so a burst of reloads never flaps `/ready`. */
+  readonly serving: number;
   /** Hash of the IR every data plane serves, or null while they differ / before the first. */
   readonly hash: string | null;
   /** Where the proxy listens (resolved port when 0 was asked for). */
@@ -98,6 +101,7 @@ export class LocalDataPlane implements DataPlaneHost {
     return {
       expected: 1,
       current: up ? 1 : 0,
+      serving: up ? 1 : 0,
       hash: up ? snap.hash : null,
       address: this.#plane?.address ?? null,
     };

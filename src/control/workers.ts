@@ -105,14 +105,17 @@ export class WorkerDataPlanes implements DataPlaneHost {
 
   status(): DataPlaneStatus {
     let current = 0;
+    let serving = 0;
     let address: AddressInfo | null = null;
     for (const slot of this.#slots.values()) {
       if (slot.appliedSeq === this.#seq && slot.address) current++;
+      if (slot.appliedSeq > 0 && slot.address) serving++;
       address ??= slot.address;
     }
     return {
       expected: this.#count,
       current,
+      serving,
       hash: current === this.#count && this.#ir ? this.#ir.hash : null,
       address,
     };

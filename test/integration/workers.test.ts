@@ -59,3 +59,38 @@ test('two workers: serve, reload on both, replace a dead worker', async (t) => {
   assert.ok(m, 'aggregated request counter present');
   assert.ok(Number(m[1]) >= 20 && Number(m[1]) <= 60, `legate_downstream_requests_total ${m[1]}`);
 });
+
+test('two workers: readiness holds through a burst of reloads (a worker a reload behind still serves)', async (t) => {
+  const a = await startUpstream('a');
+  const config = (rev: number) =>
+    docs(
+      mapping('svc', {
+        prefix: '/svc/',
+        service: `127.0.0.1:${a.port}`,
+        add_request_headers: { 'x-rev': { value: `rev-${rev}` } },
+      }),
+    );
+  const gw = await startTestGateway({ 'config.yaml': config(0) }, { workers: 2 });
+  t.after(async () => {
+    await gw.close();
+    await a.close();
+  });
+  assert.equal(gw.gateway.readiness().ready, true);
+  // Probe far more often than a kubelet would, to catch the window between a reload reaching
+  // the primary and every worker acknowledging it.
+  const notReady: string[] = [];
+  const probe = setInterval(() => {
+    const r = gw.gateway.readiness();
+    if (!r.ready) notReady.push(r.reason);
+  }, 1);
+  t.after(() => clearInterval(probe));
+  for (let rev = 1; rev <= 15; rev++) {
+    await gw.write('config.yaml', config(rev));
+    await gw.waitForIr((ir) => JSON.stringify(ir.routes).includes(`"rev-${rev}"`));
+    // Let the workers acknowledge before the next write, so each reload opens its own window.
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  clearInterval(probe);
+  assert.deepEqual(notReady, [], 'readiness never dropped during reloads');
+  assert.equal(await getUpstreamName(gw.url), '200 a');
+});

@@ -15,7 +15,7 @@ export interface DiagInput {
   readonly ready: boolean;
   readonly readyReason: string;
   readonly lastError: string | null;
-  readonly dataPlanes: { expected: number; current: number; hash: string | null };
+  readonly dataPlanes: { expected: number; current: number; serving: number; hash: string | null };
   readonly reconcile: unknown;
   readonly version: string;
 }
