@@ -93,8 +93,10 @@ test('timeout after the head was sent aborts the client connection', async (t) =
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.write('partial');
   });
+  // The head must arrive before the timeout for this case to exist; 500 ms leaves room for a
+  // loaded machine while keeping the test short.
   const snap = snapshotOf(
-    [irRoute(0, { targets: [{ cluster: 'c', timeoutMs: 150 }] })],
+    [irRoute(0, { targets: [{ cluster: 'c', timeoutMs: 500 }] })],
     [cluster('c', [origin.port])],
   );
   const { url, plane } = await startPlane(t, snap, { timerTickMs: 10 });
