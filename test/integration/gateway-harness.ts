@@ -133,6 +133,16 @@ export function mapping(name: string, spec: Record<string, unknown>, namespace =
   });
 }
 
+/** The `ambassador` Module document with the given `config`. */
+export function ambassadorModule(config: Record<string, unknown>, namespace = 'default'): string {
+  return JSON.stringify({
+    apiVersion: 'getambassador.io/v3alpha1',
+    kind: 'Module',
+    metadata: { name: 'ambassador', namespace },
+    spec: { config },
+  });
+}
+
 /** Several YAML documents in one file (JSON is valid YAML). */
 export function docs(...documents: string[]): string {
   return `${documents.join('\n---\n')}\n`;

@@ -16,6 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import {
+  ambassadorModule,
   docs,
   mapping,
   startTestGateway,
@@ -36,15 +37,6 @@ const LIMITS = {
   max_requests_per_connection: 3,
   max_connections: 5,
 };
-
-function moduleDoc(config: Record<string, unknown>): string {
-  return JSON.stringify({
-    apiVersion: 'getambassador.io/v3alpha1',
-    kind: 'Module',
-    metadata: { name: 'ambassador', namespace: 'default' },
-    spec: { config },
-  });
-}
 
 /** What the upstream saw of one request. */
 interface Seen {
@@ -102,7 +94,7 @@ before(async () => {
       mapping('hold', { prefix: '/hold/', service, rewrite: '', timeout_ms: 0 }),
     ),
   });
-  gw = await startTestGateway({ ...files(), 'module.yaml': docs(moduleDoc(LIMITS)) });
+  gw = await startTestGateway({ ...files(), 'module.yaml': docs(ambassadorModule(LIMITS)) });
   port = Number(new URL(gw.url).port);
 });
 
@@ -441,7 +433,7 @@ test('a Module change raising limits applies live, without a restart', async (t)
   const address = gw.gateway.proxyAddress();
   await gw.write(
     'module.yaml',
-    docs(moduleDoc({ ...LIMITS, max_request_url_bytes: 4096, max_request_headers_kb: 16 })),
+    docs(ambassadorModule({ ...LIMITS, max_request_url_bytes: 4096, max_request_headers_kb: 16 })),
   );
   await gw.waitForIr((ir) => ir.settings.maxRequestUrlBytes === 4096);
   const c = open();
@@ -456,6 +448,6 @@ test('a Module change raising limits applies live, without a restart', async (t)
   assert.equal(seenFor('/ok/live').length, 2);
   // Same listener: the limits changed under it.
   assert.deepEqual(gw.gateway.proxyAddress(), address);
-  await gw.write('module.yaml', docs(moduleDoc(LIMITS)));
+  await gw.write('module.yaml', docs(ambassadorModule(LIMITS)));
   await gw.waitForIr((ir) => ir.settings.maxRequestUrlBytes === 512);
 });

@@ -15,7 +15,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client } from 'undici';
-import { docs, mapping, startTestGateway, startUpstream } from '../integration/gateway-harness.js';
+import {
+  ambassadorModule,
+  docs,
+  mapping,
+  startTestGateway,
+  startUpstream,
+} from '../integration/gateway-harness.js';
 
 type Outcome = string; // 'Q:/x' | 'P:/x' | '404' | '400'
 
@@ -155,12 +161,7 @@ for (const mode of MODES) {
           rewrite: '',
         }),
         mapping('public', { prefix: '/public/', service: `127.0.0.1:${q.port}`, rewrite: '' }),
-        JSON.stringify({
-          apiVersion: 'getambassador.io/v3alpha1',
-          kind: 'Module',
-          metadata: { name: 'ambassador', namespace: 'default' },
-          spec: { config: mode.config },
-        }),
+        ambassadorModule(mode.config),
       ),
     };
     const gw = await startTestGateway(files);

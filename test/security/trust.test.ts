@@ -8,7 +8,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { IrSettings } from '../../src/ir/types.js';
-import { docs, mapping, startTestGateway, type TestGateway } from '../integration/gateway-harness.js';
+import {
+  ambassadorModule,
+  docs,
+  mapping,
+  startTestGateway,
+  type TestGateway,
+} from '../integration/gateway-harness.js';
 import {
   type RecordedRequest,
   type RecordingUpstream,
@@ -24,18 +30,9 @@ const PEER = '127.0.0.1';
 
 const routes = (): string => docs(mapping('all', { prefix: '/', service: `127.0.0.1:${up.port}` }));
 
-function moduleDoc(config: Record<string, unknown>): string {
-  return JSON.stringify({
-    apiVersion: 'getambassador.io/v3alpha1',
-    kind: 'Module',
-    metadata: { name: 'ambassador', namespace: 'default' },
-    spec: { config },
-  });
-}
-
 before(async () => {
   up = await startRecordingUpstream();
-  gw = await startTestGateway({ 'routes.yaml': routes(), 'module.yaml': moduleDoc({}) });
+  gw = await startTestGateway({ 'routes.yaml': routes(), 'module.yaml': ambassadorModule({}) });
   port = Number(new URL(gw.url).port);
 });
 
@@ -48,7 +45,7 @@ after(async () => {
 async function trust(useRemoteAddress: boolean, hops: number): Promise<void> {
   await gw.write(
     'module.yaml',
-    moduleDoc({ use_remote_address: useRemoteAddress, xff_num_trusted_hops: hops }),
+    ambassadorModule({ use_remote_address: useRemoteAddress, xff_num_trusted_hops: hops }),
   );
   const applied = (s: IrSettings): boolean =>
     s.useRemoteAddress === useRemoteAddress && s.xffNumTrustedHops === hops;
