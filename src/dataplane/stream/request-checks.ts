@@ -15,9 +15,9 @@
  * - more than one Host field line, or a Host with bytes outside RFC 3986's authority set (RFC 9112
  *   §3.2: answer 400). node keeps the first Host and drops the rest, while another hop may use the
  *   last, so routing and the upstream could disagree on the host;
- * - an HTTP/1.1 request without Host (RFC 9112 §3.2). node's own `requireHostHeader` answers this
- *   first (a bare 400 without our flag) while the listener leaves that option on; the check here
- *   keeps the rule when it is turned off.
+ * - an HTTP/1.1 request without Host (RFC 9112 §3.2). The listener turns node's own
+ *   `requireHostHeader` off (it answers a bare 400 without the flag or body), so this check is the
+ *   one that answers.
  *
  * Called by `exchange.ts` at the very start of a request (`refuseAmbiguousFraming`), before the
  * snapshot is read. Cost on a normal request: one pass over `rawHeaders` comparing name lengths
