@@ -210,6 +210,9 @@ export interface IrSettings {
   readonly responseHeadersTimeoutMs: number;
   /** An upstream response head larger than this → 502. */
   readonly maxResponseHeadersKb: number;
+  /** An upstream response body larger than this → 502 before the head is sent (by Content-Length),
+   * else the client connection is cut when the limit is crossed. */
+  readonly maxResponseBodyBytes: number;
 }
 
 export interface Ir {

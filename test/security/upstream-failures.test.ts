@@ -290,6 +290,44 @@ test('a changed max_response_headers_kb reaches the pools on the next snapshot',
   assertLocalReply(await fetchReply(`${url}/`, agent), 502, 'UPE', 'upstream response too large');
 });
 
+test('response body over max_response_body_bytes: 502 UPE by Content-Length; a chunked one is cut when it crosses', async (t) => {
+  const sized: Behaviour = (sock) =>
+    sock.write(`HTTP/1.1 200 OK\r\ncontent-length: 2000\r\n\r\n${'x'.repeat(2000)}`);
+  const up = await rawUpstream(t, sized);
+  const routes = [irRoute(0, { targets: [{ cluster: 'c' }] })];
+  const clusters = [cluster('c', [up.port])];
+  const { url, plane, swap } = await startPlane(
+    t,
+    snapshotOf(routes, clusters, { maxResponseBodyBytes: 1024 }),
+  );
+  assertLocalReply(await fetchReply(`${url}/`), 502, 'UPE', 'upstream response too large');
+  assert.equal(plane.stats.localReplyCount('GW_ERR_UPSTREAM_RESPONSE_TOO_LARGE'), 1);
+
+  // Without a length, the head is already on its way; crossing the limit cuts the client connection.
+  up.behaviour = (sock) => {
+    sock.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n');
+    for (let i = 0; i < 4; i++) sock.write(`200\r\n${'y'.repeat(512)}\r\n`);
+    sock.write('0\r\n\r\n');
+  };
+  // The client must not see a clean end: either the head and part of the body then a cut, or (when
+  // everything arrived in one read, before node flushed the head) the connection closing at once.
+  await assert.rejects(async () => {
+    const res = await request(`${url}/`);
+    assert.equal(res.statusCode, 200);
+    await res.body.text();
+  }, 'the client sees a failed response, not a complete one');
+  assert.equal(plane.stats.localReplyCount('GW_ERR_UPSTREAM_RESPONSE_TOO_LARGE'), 2);
+
+  // Just under the limit passes, and a raised limit applies on the next snapshot.
+  up.behaviour = (sock) => sock.write(`HTTP/1.1 200 OK\r\ncontent-length: 1024\r\n\r\n${'z'.repeat(1024)}`);
+  assert.equal((await fetchReply(`${url}/`)).text.length, 1024);
+  up.behaviour = sized;
+  swap(snapshotOf(routes, clusters, { maxResponseBodyBytes: 4096 }));
+  assert.equal((await fetchReply(`${url}/`)).text.length, 2000);
+  await assertRecovers(`${url}/`, up);
+  assert.equal(plane.clusters.get('c')!.inflight, 0);
+});
+
 test('upstream never answers: 504 UT at timeout_ms, and the upstream connection is closed', async (t) => {
   const stuck: Socket[] = [];
   const up = await rawUpstream(t, (sock) => stuck.push(sock));

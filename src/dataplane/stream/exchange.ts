@@ -33,7 +33,9 @@
  * any upstream contact; a chunked body is counted as it streams (`BodyLimiter`) and crossing the
  * limit → 413 if no response head went out yet, else the client connection is cut; the upstream
  * request is aborted either way. These replies close the connection: what follows on it is a
- * request we did not read.
+ * request we did not read. The upstream's body is held to `max_response_body_bytes` the same way: a
+ * Content-Length over it → 502 before the head goes out, a body crossing it → the client connection
+ * is cut (`responseTooLarge`).
  *
  * Invariants:
  * - `store.current` is read exactly once, in `run`; everything after uses `this.snap`.
@@ -146,6 +148,8 @@ export class Exchange
   headSent: boolean;
   done: boolean;
   drainHooked: boolean;
+  /** Response body bytes still allowed by `max_response_body_bytes`; -1 when unlimited. */
+  responseBytesLeft: number;
   bytesReadMark: number;
 
   constructor(ctx: StreamContext, res: ServerResponse) {
@@ -180,6 +184,7 @@ export class Exchange
     this.headSent = false;
     this.done = false;
     this.drainHooked = false;
+    this.responseBytesLeft = -1;
     this.bytesReadMark = 0;
   }
 
@@ -488,7 +493,16 @@ export class Exchange
     const target = this.target!;
     if (this.deadlineAt === 0 && target.timeoutMs > 0) this.ctx.timer.setDeadline(this, target.timeoutMs);
     this.ctx.timer.touch(this);
-    const head = buildResponseHead(rawHeaders, target, this.snap!.settings.serverName);
+    const settings = this.snap!.settings;
+    const head = buildResponseHead(rawHeaders, target, settings.serverName);
+    const bodyLimit = settings.maxResponseBodyBytes;
+    if (bodyLimit > 0 && this.method !== 'HEAD' && statusCode !== 204 && statusCode !== 304) {
+      if (declaredLength(head) > bodyLimit) {
+        this.responseTooLarge();
+        return true;
+      }
+      this.responseBytesLeft = bodyLimit;
+    }
     try {
       this.res.writeHead(statusCode, head);
     } catch {
@@ -505,12 +519,26 @@ export class Exchange
   onData(chunk: Buffer): boolean {
     if (this.done) return true;
     this.ctx.timer.touch(this);
+    if (this.responseBytesLeft >= 0) {
+      this.responseBytesLeft -= chunk.length;
+      if (this.responseBytesLeft < 0) {
+        this.responseTooLarge();
+        return true;
+      }
+    }
     if (this.res.write(chunk)) return true;
     if (!this.drainHooked) {
       this.drainHooked = true;
       this.res.on('drain', () => this.resumeUpstream?.());
     }
     return false;
+  }
+
+  /** The upstream's body is over `max_response_body_bytes`: 502 if the head is not out, else cut. */
+  responseTooLarge(): void {
+    this.finish();
+    this.abortUpstream?.(new GatewayError('GW_ERR_UPSTREAM_RESPONSE_TOO_LARGE'));
+    this.upstreamFailed('GW_ERR_UPSTREAM_RESPONSE_TOO_LARGE');
   }
 
   onComplete(_trailers: string[] | null): void {
@@ -527,6 +555,17 @@ export class Exchange
     this.ctx.onUpstreamError?.(err, this.route === null ? '' : this.route.id);
     this.upstreamFailed(code);
   }
+}
+
+/** Content-Length of a flat response head, -1 when absent or not a number. */
+function declaredLength(head: readonly string[]): number {
+  for (let i = 0; i < head.length; i += 2) {
+    if (head[i] === 'content-length') {
+      const n = Number(head[i + 1]);
+      return Number.isFinite(n) ? n : -1;
+    }
+  }
+  return -1;
 }
 
 /**

@@ -12,7 +12,8 @@
  *   16 KiB request target, no body limit (bodies stream; `buffer.max_request_bytes` from Emissary
  *   is read as the body limit when `max_request_body_bytes` is unset), request head within 10 s,
  *   whole request within 300 s, 10,000 connections per process, unlimited requests per connection,
- *   no separate upstream head deadline (the route's `timeout_ms` bounds it), 60 KiB upstream head.
+ *   no separate upstream head deadline (the route's `timeout_ms` bounds it), 60 KiB upstream head,
+ *   no upstream body limit (responses stream).
  * - `defaults` (§2.3): `defaults.httpmapping.<key>` first, then `defaults.<key>`, for the four
  *   header keys. A malformed default is skipped with a warning on the Module.
  * - Keys Legate does not act on yet get one non-critical `Ignored` note naming them, so an
@@ -49,6 +50,7 @@ export const DEFAULT_SETTINGS: IrSettings = {
   maxRequestsPerConnection: 0,
   responseHeadersTimeoutMs: 0,
   maxResponseHeadersKb: 60,
+  maxResponseBodyBytes: 0,
 };
 
 /** Mapping defaults from `Module.config.defaults`, already validated. */
@@ -97,6 +99,7 @@ const kActedKeys = new Set<string>([
   'max_requests_per_connection',
   'response_headers_timeout_ms',
   'max_response_headers_kb',
+  'max_response_body_bytes',
   'buffer',
   'defaults',
 ]);
@@ -193,6 +196,7 @@ export function processModules(
       maxRequestsPerConnection: config.max_requests_per_connection ?? d.maxRequestsPerConnection,
       responseHeadersTimeoutMs: config.response_headers_timeout_ms ?? d.responseHeadersTimeoutMs,
       maxResponseHeadersKb: config.max_response_headers_kb ?? d.maxResponseHeadersKb,
+      maxResponseBodyBytes: config.max_response_body_bytes ?? d.maxResponseBodyBytes,
     },
     requestTimeoutMs: config.cluster_request_timeout_ms ?? DEFAULT_REQUEST_TIMEOUT_MS,
     clusterIdleTimeoutMs: config.cluster_idle_timeout_ms ?? 0,

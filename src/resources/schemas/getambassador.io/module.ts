@@ -42,6 +42,7 @@ export const ModuleConfig = T.Object(
     max_requests_per_connection: T.Optional(T.Integer({ minimum: 0 })),
     response_headers_timeout_ms: T.Optional(T.Integer({ minimum: 0 })),
     max_response_headers_kb: T.Optional(T.Integer({ minimum: 1 })),
+    max_response_body_bytes: T.Optional(T.Integer({ minimum: 0 })),
     buffer: T.Optional(
       T.Object({ max_request_bytes: T.Integer({ minimum: 0 }) }, { additionalProperties: true }),
     ),
