@@ -1,23 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { cluster as irCluster } from '../../../test/integration/dataplane-harness.js';
 import { DEFAULT_SETTINGS } from '../../ir/processors/module.js';
 import type { IrCluster, IrSettings } from '../../ir/types.js';
 import type { Snapshot } from '../../snapshot/types.js';
 import { ClusterRegistry } from './clusters.js';
-
-function irCluster(id: string, ports: readonly number[]): IrCluster {
-  return {
-    id,
-    service: `${id}:80`,
-    scheme: 'http',
-    resolution: 'static',
-    endpoints: ports.map((port) => ({ address: '127.0.0.1', port })),
-    connectTimeoutMs: 1000,
-    idleTimeoutMs: 0,
-    maxConnectionLifetimeMs: 0,
-    authority: `${id}.internal`,
-  };
-}
 
 function settings(maxResponseHeadersKb: number): IrSettings {
   return { ...DEFAULT_SETTINGS, maxResponseHeadersKb };
