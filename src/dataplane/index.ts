@@ -22,7 +22,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { IrSettings } from '../ir/types.js';
-import { HTTP1_DEFAULTS, Http1Listener, type ListenerLimits } from './listeners/http1.js';
+import { HTTP1_DEFAULTS, Http1Listener, type ListenerLimits, withLimits } from './listeners/http1.js';
 import { DataPlaneStats } from './stats.js';
 import { createStreamHandler, type SnapshotSource, type StreamContext } from './stream/exchange.js';
 import { ClusterRegistry } from './upstream/clusters.js';
@@ -79,14 +79,7 @@ export function listenerLimits(
           maxConnections: settings.maxConnections,
           maxRequestsPerConnection: settings.maxRequestsPerConnection,
         };
-  return {
-    headersTimeoutMs: http.headersTimeoutMs ?? base.headersTimeoutMs,
-    requestTimeoutMs: http.requestTimeoutMs ?? base.requestTimeoutMs,
-    keepAliveTimeoutMs: http.keepAliveTimeoutMs ?? base.keepAliveTimeoutMs,
-    maxHeaderBytes: http.maxHeaderBytes ?? base.maxHeaderBytes,
-    maxConnections: http.maxConnections ?? base.maxConnections,
-    maxRequestsPerConnection: http.maxRequestsPerConnection ?? base.maxRequestsPerConnection,
-  };
+  return withLimits(base, http);
 }
 
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {

@@ -198,6 +198,18 @@ export const HTTP1_DEFAULTS: ListenerLimits = {
  */
 export const CONNECTION_CHECK_INTERVAL_MS = 250;
 
+/** `base` with every limit `over` sets taken from `over`. */
+export function withLimits(base: ListenerLimits, over: Partial<ListenerLimits>): ListenerLimits {
+  return {
+    headersTimeoutMs: over.headersTimeoutMs ?? base.headersTimeoutMs,
+    requestTimeoutMs: over.requestTimeoutMs ?? base.requestTimeoutMs,
+    keepAliveTimeoutMs: over.keepAliveTimeoutMs ?? base.keepAliveTimeoutMs,
+    maxHeaderBytes: over.maxHeaderBytes ?? base.maxHeaderBytes,
+    maxConnections: over.maxConnections ?? base.maxConnections,
+    maxRequestsPerConnection: over.maxRequestsPerConnection ?? base.maxRequestsPerConnection,
+  };
+}
+
 /** Limits in the shape node's server takes them. */
 function applyToServer(server: Server, l: ListenerLimits): void {
   server.headersTimeout = l.headersTimeoutMs;
@@ -231,14 +243,7 @@ export class Http1Listener {
     );
     // Header fields are counted by the stream (see the module header), never dropped here.
     this.#server.maxHeadersCount = 0;
-    this.#limits = {
-      headersTimeoutMs: opts.headersTimeoutMs ?? HTTP1_DEFAULTS.headersTimeoutMs,
-      requestTimeoutMs: opts.requestTimeoutMs ?? HTTP1_DEFAULTS.requestTimeoutMs,
-      keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? HTTP1_DEFAULTS.keepAliveTimeoutMs,
-      maxHeaderBytes: opts.maxHeaderBytes ?? HTTP1_DEFAULTS.maxHeaderBytes,
-      maxConnections: opts.maxConnections ?? HTTP1_DEFAULTS.maxConnections,
-      maxRequestsPerConnection: opts.maxRequestsPerConnection ?? HTTP1_DEFAULTS.maxRequestsPerConnection,
-    };
+    this.#limits = withLimits(HTTP1_DEFAULTS, opts);
     applyToServer(this.#server, this.#limits);
     const onDropped = opts.onConnectionDropped;
     if (onDropped !== undefined) this.#server.on('drop', () => onDropped());
