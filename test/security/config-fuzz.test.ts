@@ -300,7 +300,8 @@ const randomText = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
   fc.anything({ maxDepth: 4 }).map((v) => {
     try {
-      return YAML.stringify(v);
+      // yaml's stringify gives undefined (despite its type) for undefined and functions.
+      return (YAML.stringify(v) as string | undefined) ?? String(v);
     } catch {
       return String(v);
     }
