@@ -1,0 +1,452 @@
+/**
+ * An incremental, strict HTTP/1.1 response parser for upstream connections (RFC 9112), driven by
+ * `http1-connection.ts`: one parser per connection, `reset` before each request, `execute` with
+ * every chunk the socket reads, `finishEof` when the socket ends.
+ *
+ * Why our own: the upstream side of the proxy used undici's Pool, whose per-request cost (request
+ * validation, the wasm parser's per-header callbacks, a deferred write on each reused connection)
+ * was the largest share of the gateway's CPU per request. A response head is parsed here as one
+ * latin1 string with one regular-expression scan for forbidden bytes and a split into lines; body
+ * bytes are handed on as sub-slices of the socket's buffers, never copied.
+ *
+ * Strictness, because a mis-framed response on a keep-alive connection would answer the next
+ * client's request with someone else's bytes:
+ * - lines end in CRLF; a bare CR or LF, a control character (other than HTAB in values), an obs-fold
+ *   continuation line, a space before a header's colon or a name that is not a token is an error;
+ * - the status line is `HTTP/1.0` or `HTTP/1.1`, three digits, optional reason;
+ * - Content-Length is digits only; several values (repeated or comma-separated) must agree;
+ * - Transfer-Encoding must be exactly `chunked`, and never next to Content-Length;
+ * - chunk sizes are hex (at most 15 digits), extensions are skipped, every chunk ends in CRLF;
+ *   trailers are read and dropped (the client side is HTTP/1.1 without trailers);
+ * - a head over `maxHeadBytes` (status line and fields together) is its own error;
+ * - 1xx informational heads (other than 101) are skipped; 101 is an error (no upgrade was asked).
+ * Errors carry a `code` (`UpstreamProtocolError`) that `errors.ts` classifies.
+ *
+ * Framing (RFC 9112 §6.3): no body after a HEAD request or for 204/304; chunked; Content-Length; or,
+ * with neither, everything until the connection closes (and that connection is not reused).
+ * Keep-alive: HTTP/1.1 unless `Connection: close`; HTTP/1.0 only with `Connection: keep-alive` and
+ * a known length. `Keep-Alive: timeout=N` is reported so the pool retires the connection first.
+ */
+
+/** An upstream response that does not parse; `code` says which rule it broke. */
+export class UpstreamProtocolError extends Error {
+  readonly code: 'UPSTREAM_PROTOCOL' | 'UPSTREAM_HEAD_TOO_LARGE';
+  constructor(message: string, code: 'UPSTREAM_PROTOCOL' | 'UPSTREAM_HEAD_TOO_LARGE' = 'UPSTREAM_PROTOCOL') {
+    super(message);
+    this.name = 'UpstreamProtocolError';
+    this.code = code;
+  }
+}
+
+/** What the parser reports; called synchronously from `execute`/`finishEof`. */
+export interface ResponseSink {
+  /** The final (non-1xx) response head. `headers` is flat `[name, value, …]`, names as sent. */
+  onResponseHead(status: number, headers: string[]): void;
+  /** A body slice (a view of the socket's buffer). `last` is true when it completes a
+   * Content-Length body, so `onResponseEnd` follows at once. */
+  onResponseBody(chunk: Buffer, last: boolean): void;
+  onResponseEnd(): void;
+}
+
+const State = {
+  Head: 0,
+  BodyLength: 1,
+  ChunkSize: 2,
+  ChunkExt: 3,
+  ChunkSizeLf: 4,
+  ChunkData: 5,
+  ChunkDataCr: 6,
+  ChunkDataLf: 7,
+  Trailers: 8,
+  TrailerLf: 9,
+  BodyEof: 10,
+  Done: 11,
+  /** Stopped by the owner (`stop`) or after an error: every further byte is ignored. */
+  Dead: 12,
+} as const;
+type State = (typeof State)[keyof typeof State];
+
+const CR = 0x0d;
+const LF = 0x0a;
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+/** Longest chunk-size line (size plus extensions) accepted. */
+const MAX_CHUNK_LINE = 4096;
+/** A control character other than HTAB/CR/LF, or a CR or LF that is not part of a CRLF. */
+const BAD_HEAD_BYTES = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\x00-\x08\x0a-\x1f\x7f]*)?$/;
+const DIGITS = /^\d{1,15}$/;
+
+/** RFC 9110 tchar, as a lookup table over char codes < 128. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
+
+function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TCHAR[c] === 0) return false;
+  }
+  return true;
+}
+
+/** Strips leading/trailing SP and HTAB (OWS). */
+function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 0x20 || s.charCodeAt(b - 1) === 0x09)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
+  return -1;
+}
+
+export class ResponseParser {
+  readonly #sink: ResponseSink;
+  #maxHeadBytes: number;
+  #state: State;
+  #noBody: boolean;
+  /** Head bytes received so far when the head spans reads. */
+  #headParts: Buffer[];
+  #headLength: number;
+  #remaining: number;
+  #chunkLine: number;
+  #trailerBytes: number;
+  #lineStart: boolean;
+  #started: boolean;
+  /** Outcome of the last head, for the connection's reuse decision. */
+  keepAlive: boolean;
+  /** `Keep-Alive: timeout=N` of the last head in ms, or -1. */
+  keepAliveHintMs: number;
+  status: number;
+  /** Bytes after a complete response (pipelining=1 means there should be none). */
+  trailingBytes: number;
+
+  constructor(sink: ResponseSink, maxHeadBytes: number) {
+    this.#sink = sink;
+    this.#maxHeadBytes = maxHeadBytes;
+    this.#state = State.Dead;
+    this.#noBody = false;
+    this.#headParts = [];
+    this.#headLength = 0;
+    this.#remaining = 0;
+    this.#chunkLine = 0;
+    this.#trailerBytes = 0;
+    this.#lineStart = true;
+    this.#started = false;
+    this.keepAlive = false;
+    this.keepAliveHintMs = -1;
+    this.status = 0;
+    this.trailingBytes = 0;
+  }
+
+  /** Prepares for the response to one request; `noBody` for HEAD requests. */
+  reset(noBody: boolean): void {
+    this.#state = State.Head;
+    this.#noBody = noBody;
+    this.#headParts = [];
+    this.#headLength = 0;
+    this.#started = false;
+    this.keepAlive = false;
+    this.keepAliveHintMs = -1;
+    this.status = 0;
+    this.trailingBytes = 0;
+  }
+
+  /** Ignores everything from now on (the request was aborted or the connection failed). */
+  stop(): void {
+    this.#state = State.Dead;
+  }
+
+  /** At least one byte of this response arrived. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  get done(): boolean {
+    return this.#state === State.Done;
+  }
+
+  /** Reading until the connection closes (no length, not chunked). */
+  get untilEof(): boolean {
+    return this.#state === State.BodyEof;
+  }
+
+  /** Feeds bytes; throws `UpstreamProtocolError` on a malformed response. */
+  execute(buf: Buffer): void {
+    if (buf.length === 0) return;
+    if (this.#state === State.Dead) return;
+    if (this.#state === State.Done) {
+      this.trailingBytes += buf.length;
+      return;
+    }
+    this.#started = true;
+    let off = 0;
+    while (off < buf.length) {
+      switch (this.#state as State) {
+        case State.Head:
+          off = this.#readHead(buf, off);
+          break;
+        case State.BodyLength: {
+          const n = Math.min(this.#remaining, buf.length - off);
+          this.#remaining -= n;
+          const last = this.#remaining === 0;
+          if (last) this.#state = State.Done;
+          this.#sink.onResponseBody(off === 0 && n === buf.length ? buf : buf.subarray(off, off + n), last);
+          off += n;
+          if (last && this.#state === State.Done) this.#sink.onResponseEnd();
+          break;
+        }
+        case State.BodyEof:
+          this.#sink.onResponseBody(off === 0 ? buf : buf.subarray(off), false);
+          off = buf.length;
+          break;
+        case State.ChunkData: {
+          const n = Math.min(this.#remaining, buf.length - off);
+          this.#remaining -= n;
+          if (this.#remaining === 0) this.#state = State.ChunkDataCr;
+          this.#sink.onResponseBody(buf.subarray(off, off + n), false);
+          off += n;
+          break;
+        }
+        case State.Done:
+          this.trailingBytes += buf.length - off;
+          return;
+        case State.Dead:
+          return;
+        default:
+          off = this.#readChunkFraming(buf, off);
+      }
+    }
+  }
+
+  /** The connection ended. True when that completes the response (a body read to EOF); false
+   * when the response is cut short (or none had started). */
+  finishEof(): boolean {
+    if (this.#state === State.BodyEof) {
+      this.#state = State.Done;
+      this.#sink.onResponseEnd();
+      return true;
+    }
+    return this.#state === State.Done;
+  }
+
+  #readHead(buf: Buffer, off: number): number {
+    let head: string;
+    let rest: number;
+    if (this.#headParts.length === 0) {
+      const end = buf.indexOf(HEAD_END, off);
+      if (end === -1) {
+        this.#keepHeadPart(buf.subarray(off));
+        return buf.length;
+      }
+      if (end - off > this.#maxHeadBytes) throw headTooLarge();
+      head = buf.toString('latin1', off, end);
+      rest = end + 4;
+    } else {
+      // The terminator may straddle the previous part and this one.
+      const prev = this.#headParts[this.#headParts.length - 1];
+      const joined = Buffer.concat([...this.#headParts, buf.subarray(off)]);
+      const from = Math.max(0, this.#headLength - Math.min(3, prev.length));
+      const end = joined.indexOf(HEAD_END, from);
+      if (end === -1) {
+        this.#keepHeadPart(buf.subarray(off));
+        return buf.length;
+      }
+      if (end > this.#maxHeadBytes) throw headTooLarge();
+      head = joined.toString('latin1', 0, end);
+      rest = off + (end + 4 - this.#headLength);
+      this.#headParts = [];
+      this.#headLength = 0;
+    }
+    this.#onHead(head);
+    return rest;
+  }
+
+  #keepHeadPart(part: Buffer): void {
+    this.#headLength += part.length;
+    if (this.#headLength > this.#maxHeadBytes + 3) throw headTooLarge();
+    this.#headParts.push(part);
+  }
+
+  #onHead(head: string): void {
+    if (BAD_HEAD_BYTES.test(head)) throw protocol('forbidden byte in response head');
+    const lines = head.split('\r\n');
+    const m = STATUS_LINE.exec(lines[0]);
+    if (m === null) throw protocol('malformed status line');
+    const http10 = m[1] === '0';
+    const status = Number(m[2]);
+    const headers: string[] = [];
+    let contentLength = -1;
+    let chunked = false;
+    let sawTe = false;
+    let close = false;
+    let keepAliveToken = false;
+    let hint = -1;
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i];
+      const colon = line.indexOf(':');
+      if (colon <= 0) throw protocol(colon === 0 ? 'empty header name' : 'header line without a colon');
+      const name = line.slice(0, colon);
+      if (!isToken(name)) throw protocol('invalid header name');
+      const value = trimOws(line.slice(colon + 1));
+      headers.push(name, value);
+      const len = name.length;
+      if (len !== 14 && len !== 17 && len !== 10) continue;
+      const lower = name.toLowerCase();
+      if (lower === 'content-length') {
+        const parts = value.split(',');
+        for (let p = 0; p < parts.length; p++) {
+          const v = trimOws(parts[p]);
+          if (!DIGITS.test(v)) throw protocol('invalid Content-Length');
+          const n = Number(v);
+          if (contentLength !== -1 && contentLength !== n)
+            throw protocol('conflicting Content-Length values');
+          contentLength = n;
+        }
+      } else if (lower === 'transfer-encoding') {
+        if (sawTe) throw protocol('repeated Transfer-Encoding');
+        sawTe = true;
+        if (value.toLowerCase() !== 'chunked') throw protocol('unsupported Transfer-Encoding');
+        chunked = true;
+      } else if (lower === 'connection') {
+        const tokens = value.toLowerCase().split(',');
+        for (let t = 0; t < tokens.length; t++) {
+          const tok = trimOws(tokens[t]);
+          if (tok === 'close') close = true;
+          else if (tok === 'keep-alive') keepAliveToken = true;
+        }
+      } else if (lower === 'keep-alive') {
+        const t = /(?:^|[,;\s])timeout\s*=\s*"?(\d{1,9})/i.exec(value);
+        if (t !== null) hint = Number(t[1]) * 1000;
+      }
+    }
+    if (status < 200) {
+      if (status === 101) throw protocol('unexpected 101 Switching Protocols');
+      // Informational: skip it and read the next head.
+      this.#state = State.Head;
+      return;
+    }
+    if (chunked && contentLength !== -1) throw protocol('Content-Length next to Transfer-Encoding');
+    this.status = status;
+    this.keepAliveHintMs = hint;
+    let keepAlive = http10 ? keepAliveToken && !close : !close;
+    let state: State;
+    if (this.#noBody || status === 204 || status === 304) state = State.Done;
+    else if (chunked) {
+      state = State.ChunkSize;
+      this.#remaining = 0;
+      this.#chunkLine = 0;
+    } else if (contentLength !== -1) {
+      state = contentLength === 0 ? State.Done : State.BodyLength;
+      this.#remaining = contentLength;
+    } else {
+      state = State.BodyEof;
+      keepAlive = false;
+    }
+    this.keepAlive = keepAlive;
+    this.#state = state;
+    this.#sink.onResponseHead(status, headers);
+    if (state === State.Done && this.#state === State.Done) this.#sink.onResponseEnd();
+  }
+
+  /** Chunk sizes, extensions, data CRLFs and trailers; returns the new offset. */
+  #readChunkFraming(buf: Buffer, off: number): number {
+    while (off < buf.length) {
+      const c = buf[off];
+      switch (this.#state) {
+        case State.ChunkSize: {
+          const h = hexValue(c);
+          if (h !== -1) {
+            if (++this.#chunkLine > 15) throw protocol('chunk size too large');
+            this.#remaining = this.#remaining * 16 + h;
+            off++;
+            continue;
+          }
+          if (this.#chunkLine === 0) throw protocol('invalid chunk size');
+          if (c === CR) this.#state = State.ChunkSizeLf;
+          else if (c === 0x3b || c === 0x20 || c === 0x09) this.#state = State.ChunkExt;
+          else throw protocol('invalid chunk size');
+          off++;
+          continue;
+        }
+        case State.ChunkExt:
+          if (++this.#chunkLine > MAX_CHUNK_LINE) throw protocol('chunk extension too long');
+          if (c === CR) this.#state = State.ChunkSizeLf;
+          else if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw protocol('invalid chunk extension');
+          off++;
+          continue;
+        case State.ChunkSizeLf:
+          if (c !== LF) throw protocol('chunk size line not ended by CRLF');
+          off++;
+          this.#chunkLine = 0;
+          if (this.#remaining === 0) {
+            this.#state = State.Trailers;
+            this.#trailerBytes = 0;
+            this.#lineStart = true;
+            continue;
+          }
+          this.#state = State.ChunkData;
+          return off;
+        case State.ChunkDataCr:
+          if (c !== CR) throw protocol('chunk data not ended by CRLF');
+          this.#state = State.ChunkDataLf;
+          off++;
+          continue;
+        case State.ChunkDataLf:
+          if (c !== LF) throw protocol('chunk data not ended by CRLF');
+          this.#state = State.ChunkSize;
+          this.#remaining = 0;
+          this.#chunkLine = 0;
+          off++;
+          continue;
+        case State.Trailers:
+        case State.TrailerLf:
+          return this.#readTrailers(buf, off);
+        default:
+          return off;
+      }
+    }
+    return off;
+  }
+
+  /** Trailer fields after the last chunk, dropped; an empty line ends the message. */
+  #readTrailers(buf: Buffer, off: number): number {
+    while (off < buf.length) {
+      const c = buf[off++];
+      if (++this.#trailerBytes > this.#maxHeadBytes) throw headTooLarge();
+      if (this.#state === State.TrailerLf) {
+        if (c !== LF) throw protocol('bare CR in trailers');
+        if (this.#lineStart) {
+          this.#state = State.Done;
+          this.#sink.onResponseEnd();
+          return off;
+        }
+        this.#lineStart = true;
+        this.#state = State.Trailers;
+      } else if (c === CR) {
+        this.#state = State.TrailerLf;
+      } else if (c === LF || (c < 0x20 && c !== 0x09) || c === 0x7f) {
+        throw protocol('invalid byte in trailers');
+      } else {
+        this.#lineStart = false;
+      }
+    }
+    return off;
+  }
+}
+
+function protocol(message: string): UpstreamProtocolError {
+  return new UpstreamProtocolError(`upstream response: ${message}`);
+}
+
+function headTooLarge(): UpstreamProtocolError {
+  return new UpstreamProtocolError('upstream response head too large', 'UPSTREAM_HEAD_TOO_LARGE');
+}
