@@ -28,6 +28,11 @@
  *   are group-level, last Mapping that has them wins (Emissary flattening). Every target carries
  *   the group's values.
  * - `regex_rewrite` is applied per Mapping (Emissary flattens it onto the whole group).
+ * - Text the data plane writes verbatim into a head (the rewrite and redirect path in use,
+ *   `host_rewrite`, the Mapping's own header adds and removes) is checked by `wire.ts` here, once;
+ *   a finding rejects the Mapping (`InvalidField`, the field named in the message). The rules are
+ *   stricter than Envoy's route validation because Legate's upstream client checks nothing per
+ *   request.
  * - A hostname with a `:port` suffix cannot be matched against the port-less host the route table
  *   sees; it becomes a `regex` host match over the authority as sent (port included), lower-case,
  *   which is what Emissary's `:authority` header match does.
@@ -56,6 +61,13 @@ import type {
 } from '../types.js';
 import type { ModuleContext } from './module.js';
 import { type ClusterRegistry, type ParsedService, parseService } from './services.js';
+import {
+  headerAddErrors,
+  headerRemoveErrors,
+  hostRewriteError,
+  targetTextError,
+  type WireFinding,
+} from './wire.js';
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 3000;
 /** Envoy's HCM `stream_idle_timeout` default, which applies when a Mapping sets no idle_timeout_ms. */
@@ -377,6 +389,10 @@ function prepare(m: MappingResource, mod: ModuleContext, acc: ConditionAccumulat
     rewrite = r === '' ? null : { kind: 'prefix', value: r };
   }
 
+  // text the data plane writes verbatim into a head (see wire.ts)
+  for (const f of wireFindings(spec, rewrite, redirectPath, isRedirect))
+    add({ reason: Reason.InvalidField, message: f.message, field: `spec.${f.field}`, critical: true });
+
   // service
   const parsed = parseService(spec.service);
   if ('error' in parsed) {
@@ -449,6 +465,44 @@ function prepare(m: MappingResource, mod: ModuleContext, acc: ConditionAccumulat
     removeRequestHeaders: spec.remove_request_headers ?? d.remove_request_headers,
     removeResponseHeaders: spec.remove_response_headers ?? d.remove_response_headers,
   };
+}
+
+/**
+ * Everything of one Mapping that reaches a request or response head: the rewrite actually used,
+ * the redirect path actually used, `host_rewrite`, and its own header adds and removes (Module
+ * defaults were checked by the Module processor). Fields are relative to `spec`.
+ */
+function wireFindings(
+  spec: MappingSpec,
+  rewrite: IrRewrite | null,
+  redirectPath: IrRedirect['path'],
+  isRedirect: boolean,
+): WireFinding[] {
+  const out: WireFinding[] = [];
+  const text = (field: string, value: string, check: (v: string) => string | null) => {
+    const err = check(value);
+    if (err !== null) out.push({ field, message: `${field}: ${err}` });
+  };
+  if (rewrite !== null) {
+    if (rewrite.kind === 'regex') text('regex_rewrite.substitution', rewrite.substitution, targetTextError);
+    else text('rewrite', rewrite.value, targetTextError);
+  }
+  if (isRedirect) {
+    if (redirectPath.kind === 'replace') text('path_redirect', redirectPath.value, targetTextError);
+    else if (redirectPath.kind === 'prefix') text('prefix_redirect', redirectPath.value, targetTextError);
+    else if (redirectPath.kind === 'regex')
+      text('regex_redirect.substitution', redirectPath.substitution, targetTextError);
+  }
+  if (spec.host_rewrite !== undefined) text('host_rewrite', spec.host_rewrite, hostRewriteError);
+  if (spec.add_request_headers !== undefined)
+    out.push(...headerAddErrors('add_request_headers', spec.add_request_headers, 'request'));
+  if (spec.add_response_headers !== undefined)
+    out.push(...headerAddErrors('add_response_headers', spec.add_response_headers, 'response'));
+  if (spec.remove_request_headers !== undefined)
+    out.push(...headerRemoveErrors('remove_request_headers', spec.remove_request_headers));
+  if (spec.remove_response_headers !== undefined)
+    out.push(...headerRemoveErrors('remove_response_headers', spec.remove_response_headers));
+  return out;
 }
 
 /**

@@ -15,7 +15,11 @@
  *   no separate upstream head deadline (the route's `timeout_ms` bounds it), 60 KiB upstream head,
  *   no upstream body limit (responses stream).
  * - `defaults` (§2.3): `defaults.httpmapping.<key>` first, then `defaults.<key>`, for the four
- *   header keys. A malformed default is skipped with a warning on the Module.
+ *   header keys. A malformed default is skipped with a warning on the Module, and so is one that
+ *   cannot go on the wire (`wire.ts`: a name that is not a token or that Legate owns, a value with
+ *   a control character): the whole key, so a default is applied as written or not at all.
+ * - `server_name` (the `server` response header) that cannot go on the wire: the same warning,
+ *   and the default (upstream's `server` passed through) applies.
  * - Keys Legate does not act on yet get one non-critical `Ignored` note naming them, so an
  *   operator who set `retry_policy` globally can see it is not applied.
  */
@@ -24,6 +28,7 @@ import type { ModuleConfig } from '../../resources/schemas/getambassador.io/modu
 import { type ModuleResource, Reason } from '../../resources/types.js';
 import type { ConditionAccumulator } from '../status.js';
 import type { IrSettings } from '../types.js';
+import { headerAddErrors, headerRemoveErrors, headerValueError } from './wire.js';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 3000;
 /** Envoy's HCM default for downstream idle connections (1 hour); Emissary leaves it unset. */
@@ -155,6 +160,14 @@ export function processModules(
   const ignored: string[] = [];
   for (const k of Object.keys(config)) if (!kActedKeys.has(k)) ignored.push(k);
 
+  const serverName = readServerName(config.server_name, (message) =>
+    acc.add(chosen.key, {
+      reason: Reason.Ignored,
+      message,
+      field: 'spec.config.server_name',
+      critical: false,
+    }),
+  );
   const defaults = readDefaults(config, ignored, (key, message) =>
     acc.add(chosen.key, {
       reason: Reason.Ignored,
@@ -175,7 +188,7 @@ export function processModules(
   return {
     settings: {
       preserveExternalRequestId: config.preserve_external_request_id ?? d.preserveExternalRequestId,
-      serverName: config.server_name ?? d.serverName,
+      serverName: serverName ?? d.serverName,
       suppressEnvoyHeaders: config.suppress_envoy_headers ?? d.suppressEnvoyHeaders,
       useRemoteAddress: config.use_remote_address ?? d.useRemoteAddress,
       xffNumTrustedHops: config.xff_num_trusted_hops ?? d.xffNumTrustedHops,
@@ -207,6 +220,15 @@ export function processModules(
   };
 }
 
+/** `server_name` is the `server` header of every response: a value that cannot go on the wire is skipped. */
+function readServerName(value: string | undefined, warn: (message: string) => void): string | undefined {
+  if (value === undefined) return undefined;
+  const err = headerValueError(value);
+  if (err === null) return value;
+  warn(`server_name: ${err}; it is not applied`);
+  return undefined;
+}
+
 /**
  * `defaults.httpmapping.<key>` then `defaults.<key>` (Emissary `lookup_default`). Anything else
  * under `defaults` is reported through `ignored` (as `defaults.<key>`).
@@ -235,6 +257,14 @@ function readDefaults(
     const parsed = key.startsWith('add_') ? parseHeaderAdds(value) : parseHeaderList(value);
     if (parsed === null) {
       warn(path, `defaults.${path} is malformed and is not applied`);
+      continue;
+    }
+    const findings = Array.isArray(parsed)
+      ? headerRemoveErrors(`defaults.${path}`, parsed)
+      : headerAddErrors(`defaults.${path}`, parsed, key === 'add_request_headers' ? 'request' : 'response');
+    if (findings.length > 0) {
+      for (const f of findings)
+        warn(f.field.slice('defaults.'.length), `${f.message}; defaults.${path} is not applied`);
       continue;
     }
     out[key] = parsed;
