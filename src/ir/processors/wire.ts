@@ -135,7 +135,7 @@ export function targetTextError(text: string): string | null {
 }
 
 export function hostRewriteError(host: string): string | null {
-  if (host.length === 0) return 'is empty; leave host_rewrite unset to keep the client Host';
+  if (host.length === 0) return "is empty; leave it unset to keep the client's Host";
   const text = targetTextError(host);
   if (text !== null) return text;
   for (let i = 0; i < host.length; i++) {
