@@ -105,7 +105,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     timer,
     random,
     scheme: 'http',
-    shadow: new ShadowSender({ clusters, stats, random }),
+    shadow: new ShadowSender({ clusters, stats, random, timer }),
     onUpstreamError:
       logger === undefined
         ? null

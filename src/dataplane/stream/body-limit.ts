@@ -27,6 +27,9 @@ export class BodyLimiter extends Transform {
     super();
     this.#remaining = limit;
     this.#sink = sink;
+    // The sink hears of the overflow first; the error is for whoever consumes the stream, and the
+    // limit can be crossed before anyone does (the upstream connection is still opening).
+    this.on('error', () => {});
   }
 
   /** Bytes passed so far may still grow by this much. */

@@ -11,21 +11,10 @@
  *   - the `TimedEntry` on the coarse timer,
  *   - the listener's `ResponseCloseHook` (the response closing before the exchange finished means
  *     the client went away),
- *   - the undici dispatch handler that writes the upstream response straight into the
- *     ServerResponse, with backpressure (a `false` from `res.write` pauses the upstream; `drain`
- *     resumes it). The request body is handed to undici as a stream, which applies backpressure
- *     the other way.
- *
- * The handler implements undici's raw callback API (`onConnect`/`onHeaders`/`onData`/
- * `onComplete`/`onError`, which undici's own Request drives) rather than the controller API
- * (`onRequestStart`/`onResponseStart`…). The controller API is an adapter over the raw one: per
- * request it allocates an adapter and a controller, and parses the response head and trailers into
- * objects that we would only turn back into a flat array. Measured with CPU profiles under the
- * bench load (one worker pinned, wrk -c64): undici's response-head path down to our `writeHead`
- * fell from 6.7% to 5.6% of the process's busy CPU, about 0.4 µs of ~40 µs per request (the
- * shared machine's req/s noise, ±15%, hides a gain that size in wrk runs). undici marks the raw API deprecated in its types but
- * drives every handler through it internally; if a later undici drops it, the switch back is local
- * to this class (shadow.ts keeps the controller API).
+ *   - the upstream handler (`UpstreamHandler`, upstream/http1-connection.ts) that writes the
+ *     upstream response straight into the ServerResponse, with backpressure (a `false` from
+ *     `res.write` pauses the upstream; `drain` resumes it). The request body is handed to the
+ *     upstream connection as a stream, which applies backpressure the other way.
  *
  * Edge limits, in `run` before routing: a request target longer than `maxRequestUrlBytes` → 414,
  * more header fields than `maxRequestHeadersCount` → 431 (node's parser has already bounded the
@@ -48,7 +37,6 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../../errors/codes.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import type { IrSettings } from '../../ir/types.js';
@@ -63,6 +51,7 @@ import type { RequestHandler, ResponseCloseHook } from '../listeners/http1.js';
 import type { DataPlaneStats } from '../stats.js';
 import type { ClusterRegistry, ClusterState } from '../upstream/clusters.js';
 import { classifyUpstreamError } from '../upstream/errors.js';
+import type { UpstreamHandler } from '../upstream/http1-connection.js';
 import { DEFAULT_BACKSTOP_MS } from '../upstream/pool.js';
 import type { ShadowSender } from '../upstream/shadow.js';
 import { type CoarseTimer, type TimedEntry, TimeoutKind } from '../upstream/timeouts.js';
@@ -102,13 +91,7 @@ function peerOf(req: IncomingMessage): string {
 }
 
 export class Exchange
-  implements
-    MatchRequest,
-    RequestHeadInput,
-    TimedEntry,
-    ResponseCloseHook,
-    BodyLimitSink,
-    Dispatcher.DispatchHandler
+  implements MatchRequest, RequestHeadInput, TimedEntry, ResponseCloseHook, BodyLimitSink, UpstreamHandler
 {
   readonly ctx: StreamContext;
   readonly req: IncomingMessage;
@@ -138,12 +121,12 @@ export class Exchange
   route: CompiledRoute | null;
   target: CompiledTarget | null;
   cluster: ClusterState | null;
-  /** undici's abort for this request once it is on a connection (idempotent), else null. */
+  /** The connection's abort for this request once it is on one (idempotent), else null. */
   abortUpstream: ((err?: Error) => void) | null;
-  /** undici's resume after `onData` returned false. */
+  /** The connection's resume after `onData` returned false. */
   resumeUpstream: (() => void) | null;
   connected: boolean;
-  /** A first response byte arrived (undici's `onResponseStarted`); classifies resets before it. */
+  /** A first response byte arrived; classifies resets before it. */
   responseStarted: boolean;
   headSent: boolean;
   done: boolean;
@@ -293,26 +276,18 @@ export class Exchange
     const timeoutMs = target.timeoutMs;
     const headTimeoutMs = target.responseHeadersTimeoutMs;
     const ourTimers = timeoutMs > 0 || target.idleTimeoutMs > 0;
+    this.bytesReadMark = this.req.socket.bytesRead;
     if (ourTimers) {
-      this.bytesReadMark = this.req.socket.bytesRead;
       // Envoy starts the route timeout once the whole request has been received.
       ctx.timer.arm(this, hasBody ? 0 : timeoutMs, target.idleTimeoutMs);
+    } else {
+      // A route with both timeouts disabled still never waits forever on a silent upstream.
+      ctx.timer.arm(this, 0, DEFAULT_BACKSTOP_MS);
     }
     // The response-head deadline starts, like the route timeout, once the request is all sent.
     if (!hasBody) ctx.timer.setHeadDeadline(this, headTimeoutMs);
     if (hasBody && (timeoutMs > 0 || headTimeoutMs > 0)) this.req.once('end', () => this.onRequestEnd());
-    const backstop = ourTimers ? 0 : DEFAULT_BACKSTOP_MS;
-    pool.dispatch(
-      {
-        path: upstreamPath,
-        method: this.method as Dispatcher.HttpMethod,
-        headers: head,
-        body,
-        headersTimeout: backstop,
-        bodyTimeout: backstop,
-      },
-      this,
-    );
+    pool.dispatch({ path: upstreamPath, method: this.method, headers: head, body }, this);
     if (route.shadow !== null && ctx.shadow !== null) {
       ctx.shadow.maybeMirror({ shadow: route.shadow, exchange: this, head, hasBody, snap });
     }
@@ -422,7 +397,7 @@ export class Exchange
   onTimeout(kind: TimeoutKind): void {
     if (this.done) return;
     if (kind === TimeoutKind.Idle) {
-      // The request body flows from socket to undici without passing through us; bytes read off
+      // The request body flows from socket to upstream without passing through us; bytes read off
       // the client socket since the last mark count as activity.
       const read = this.req.socket.bytesRead;
       if (read !== this.bytesReadMark) {
@@ -472,7 +447,7 @@ export class Exchange
     }
   }
 
-  // --- undici dispatch handler (raw callback API, see the module header) -------------------
+  // --- UpstreamHandler -------------------------------------------------------------------
 
   onConnect(abort: (err?: Error) => void): void {
     this.abortUpstream = abort;
@@ -485,9 +460,8 @@ export class Exchange
   }
 
   /** Returns false to pause the upstream (never here: the head is small). */
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, _statusText: string): boolean {
+  onHeaders(statusCode: number, rawHeaders: string[], resume: () => void): boolean {
     if (this.done) return true;
-    if (statusCode < 200) return true;
     this.resumeUpstream = resume;
     this.headDeadlineAt = 0;
     const target = this.target!;
@@ -516,7 +490,7 @@ export class Exchange
   }
 
   /** Returns false to pause the upstream until the client drains. */
-  onData(chunk: Buffer): boolean {
+  onData(chunk: Buffer, _last: boolean): boolean {
     if (this.done) return true;
     this.ctx.timer.touch(this);
     if (this.responseBytesLeft >= 0) {
@@ -541,7 +515,7 @@ export class Exchange
     this.upstreamFailed('GW_ERR_UPSTREAM_RESPONSE_TOO_LARGE');
   }
 
-  onComplete(_trailers: string[] | null): void {
+  onComplete(): void {
     if (this.done) return;
     this.finish();
     this.ctx.stats.upstreamResponses++;

@@ -11,12 +11,16 @@
  * stream while undici consumes it; a tee that buffers breaks the bounded-memory guarantee and one
  * that does not would let a slow shadow throttle the primary. Requests with a body are counted in
  * `shadowSkipped` instead. TODO(#2): mirror small bodies with a bounded buffer.
+ *
+ * Time limit: the shadow's `timeout_ms` (else `DEFAULT_BACKSTOP_MS`) bounds the whole mirrored
+ * exchange on the data plane's coarse timer; a shadow past it is aborted.
  */
-import type { Dispatcher } from 'undici';
 import type { CompiledShadow, Snapshot } from '../../snapshot/types.js';
 import type { DataPlaneStats } from '../stats.js';
 import type { ClusterRegistry, ClusterState } from './clusters.js';
+import type { UpstreamHandler } from './http1-connection.js';
 import { DEFAULT_BACKSTOP_MS } from './pool.js';
+import type { CoarseTimer, TimedEntry } from './timeouts.js';
 
 /** What the shadow needs from the primary exchange. */
 export interface ShadowSource {
@@ -42,33 +46,58 @@ export function shadowHost(host: string): string {
   return host.slice(0, colon) + '-shadow' + host.slice(colon);
 }
 
-class ShadowHandler implements Dispatcher.DispatchHandler {
+class ShadowHandler implements UpstreamHandler, TimedEntry {
   readonly #registry: ClusterRegistry;
   readonly #state: ClusterState;
+  readonly #timer: CoarseTimer;
+  #abort: ((err?: Error) => void) | null = null;
   #released = false;
+  // TimedEntry
+  timerSlot = -1;
+  deadlineAt = 0;
+  headDeadlineAt = 0;
+  idleMs = 0;
+  lastActivityAt = 0;
 
-  constructor(registry: ClusterRegistry, state: ClusterState) {
+  constructor(registry: ClusterRegistry, state: ClusterState, timer: CoarseTimer) {
     this.#registry = registry;
     this.#state = state;
+    this.#timer = timer;
   }
 
   #release(): void {
     if (this.#released) return;
     this.#released = true;
+    this.#timer.disarm(this);
     this.#registry.release(this.#state);
   }
 
-  // undici tells the handler API generations apart by `onRequestStart`; it must exist.
-  onRequestStart(): void {}
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abort = abort;
+  }
 
-  onResponseData(_controller: Dispatcher.DispatchController, _chunk: Buffer): void {}
+  onResponseStarted(): void {}
 
-  onResponseEnd(): void {
+  onHeaders(): boolean {
+    return true;
+  }
+
+  onData(): boolean {
+    return true;
+  }
+
+  onComplete(): void {
     this.#release();
   }
 
-  onResponseError(): void {
+  onError(): void {
     this.#release();
+  }
+
+  onTimeout(): void {
+    if (this.#released) return;
+    this.#release();
+    this.#abort?.();
   }
 }
 
@@ -76,15 +105,18 @@ export class ShadowSender {
   readonly #clusters: ClusterRegistry;
   readonly #stats: DataPlaneStats;
   readonly #random: () => number;
+  readonly #timer: CoarseTimer;
 
   constructor(opts: {
     readonly clusters: ClusterRegistry;
     readonly stats: DataPlaneStats;
     readonly random: () => number;
+    readonly timer: CoarseTimer;
   }) {
     this.#clusters = opts.clusters;
     this.#stats = opts.stats;
     this.#random = opts.random;
+    this.#timer = opts.timer;
   }
 
   maybeMirror(m: MirrorRequest): void {
@@ -109,22 +141,13 @@ export class ShadowSender {
     const timeout = shadow.timeoutMs > 0 ? shadow.timeoutMs : DEFAULT_BACKSTOP_MS;
     this.#clusters.acquire(state);
     this.#stats.shadowRequests++;
-    const handler = new ShadowHandler(this.#clusters, state);
+    const handler = new ShadowHandler(this.#clusters, state, this.#timer);
+    this.#timer.arm(handler, timeout, 0);
     try {
-      pool.dispatch(
-        {
-          path,
-          method: ex.method as Dispatcher.HttpMethod,
-          headers: head,
-          body: null,
-          headersTimeout: timeout,
-          bodyTimeout: timeout,
-        },
-        handler,
-      );
+      pool.dispatch({ path, method: ex.method, headers: head, body: null }, handler);
     } catch {
       // A mirror never fails the primary.
-      handler.onResponseError();
+      handler.onError();
     }
   }
 }
