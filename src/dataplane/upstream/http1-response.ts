@@ -73,6 +73,9 @@ const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const MAX_CHUNK_LINE = 4096;
 /** A control character other than HTAB/CR/LF, or a CR or LF that is not part of a CRLF. */
 const BAD_HEAD_BYTES = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
+/** An LF after a byte other than CR: in a head not ended yet, the sign of LF-only line endings,
+ * whose end (LF LF) would otherwise never be seen and the response would wait for a timeout. */
+const BARE_LF = /[^\r]\n/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\x00-\x08\x0a-\x1f\x7f]*)?$/;
 const DIGITS = /^\d{1,15}$/;
 
@@ -244,6 +247,7 @@ export class ResponseParser {
     if (this.#headParts.length === 0) {
       const end = buf.indexOf(HEAD_END, off);
       if (end === -1) {
+        if (BARE_LF.test(buf.toString('latin1', off))) throw protocol('bare LF in response head');
         this.#keepHeadPart(buf.subarray(off));
         return buf.length;
       }
@@ -251,12 +255,16 @@ export class ResponseParser {
       head = buf.toString('latin1', off, end);
       rest = end + 4;
     } else {
-      // The terminator may straddle the previous part and this one.
-      const prev = this.#headParts[this.#headParts.length - 1];
+      // The terminator may straddle this part and up to three earlier bytes, which may lie in
+      // more than one earlier part (reads of a byte or two).
       const joined = Buffer.concat([...this.#headParts, buf.subarray(off)]);
-      const from = Math.max(0, this.#headLength - Math.min(3, prev.length));
+      const from = Math.max(0, this.#headLength - 3);
       const end = joined.indexOf(HEAD_END, from);
       if (end === -1) {
+        // The new bytes and the one before them (checked already, but it may be this LF's CR).
+        if (BARE_LF.test(joined.toString('latin1', this.#headLength - 1))) {
+          throw protocol('bare LF in response head');
+        }
         this.#keepHeadPart(buf.subarray(off));
         return buf.length;
       }
