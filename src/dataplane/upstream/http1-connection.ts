@@ -142,8 +142,10 @@ export class UpstreamConnection implements ResponseSink {
     return this.#parser.keepAliveHintMs;
   }
 
+  /** Closed, or destroyed and not yet told so: an idle connection the upstream ended destroys
+   * itself at once, but its 'close' comes a turn later, and a request started in between fails. */
   get isClosed(): boolean {
-    return this.#closed;
+    return this.#closed || this.socket.destroyed;
   }
 
   /** Puts `req` on this connection. The connection must be idle and open. */

@@ -9,6 +9,7 @@
  * (`until`) instead of sleeping, except where the contract is "nothing more happens" or a sweep.
  */
 import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
 import { createServer, type Server, type Socket } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { type TestContext, test } from 'node:test';
@@ -544,6 +545,46 @@ test('a GET failing on a fresh connection is not retried', T, async (t) => {
   assert.equal(rec.connects, 1);
   await delay(30);
   assert.equal(up.conns.length, 1);
+});
+
+test('an idle connection the upstream ended is not reused, even before its close event', T, async (t) => {
+  // The pool's client sockets, seen through node's diagnostics channel; used to dispatch in the
+  // window between the socket's 'end' (the connection destroys itself) and its 'close'.
+  const sockets: Socket[] = [];
+  const onSocket = (m: unknown): void => {
+    sockets.push((m as { socket: Socket }).socket);
+  };
+  diagnostics.subscribe('net.client.socket', onSocket);
+  t.after(() => diagnostics.unsubscribe('net.client.socket', onSocket));
+  const up = await upstream(t, {
+    answer: (r) => {
+      r.conn.socket.write(ok(`conn ${r.conn.id}`));
+      if (r.conn.id === 0) r.conn.socket.end();
+    },
+  });
+  const pool = poolFor(t, up.port);
+  const first = new Rec();
+  const rec = new Rec();
+  pool.dispatch(request('GET', '/one'), first);
+  assert.equal(sockets.length, 1, 'the dispatch opened one socket');
+  // Listeners run in order: this one was added before the connection's own, so the tick it
+  // queues runs after the connection has handled 'end' and before the socket's 'close'.
+  sockets[0].once('end', () =>
+    process.nextTick(() => {
+      assert.equal(first.completes, 1);
+      // A body cannot be retried, so this only succeeds if the ended connection is skipped.
+      pool.dispatch(
+        request('POST', '/two', ['content-length', '3'], Readable.from([Buffer.from('abc')])),
+        rec,
+      );
+    }),
+  );
+  await settled(first);
+  assert.equal(first.body, 'conn 0');
+  await settled(rec);
+  assert.deepEqual(rec.errors, []);
+  assert.equal(rec.body, 'conn 1');
+  assert.equal(up.conns.length, 2);
 });
 
 // --- 4. idle retirement -------------------------------------------------------------------
