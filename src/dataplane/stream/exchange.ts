@@ -131,6 +131,10 @@ export class Exchange
   headSent: boolean;
   done: boolean;
   drainHooked: boolean;
+  /** Some of the response body went to the client (the head went with it). */
+  bodyWritten: boolean;
+  /** The whole response went out in `onData` (see there); `onComplete` only finishes. */
+  ended: boolean;
   /** Response body bytes still allowed by `max_response_body_bytes`; -1 when unlimited. */
   responseBytesLeft: number;
   bytesReadMark: number;
@@ -167,6 +171,8 @@ export class Exchange
     this.headSent = false;
     this.done = false;
     this.drainHooked = false;
+    this.bodyWritten = false;
+    this.ended = false;
     this.responseBytesLeft = -1;
     this.bytesReadMark = 0;
   }
@@ -490,7 +496,7 @@ export class Exchange
   }
 
   /** Returns false to pause the upstream until the client drains. */
-  onData(chunk: Buffer, _last: boolean): boolean {
+  onData(chunk: Buffer, last: boolean): boolean {
     if (this.done) return true;
     this.ctx.timer.touch(this);
     if (this.responseBytesLeft >= 0) {
@@ -500,10 +506,23 @@ export class Exchange
         return true;
       }
     }
+    if (last && !this.bodyWritten && chunk.length <= SINGLE_WRITE_BYTES) {
+      // The whole body in one slice: head and body leave in one write. node:http joins a string
+      // body onto the head it has not sent yet; a Buffer would go out as a second buffer of a
+      // writev, which costs more per response than copying a small body into a string.
+      this.ended = true;
+      this.res.end(chunk.toString('latin1'), 'latin1');
+      return true;
+    }
+    this.bodyWritten = true;
     if (this.res.write(chunk)) return true;
     if (!this.drainHooked) {
       this.drainHooked = true;
-      this.res.on('drain', () => this.resumeUpstream?.());
+      // Only while this exchange runs: the connection's resume is not bound to one request, and a
+      // late drain must not resume a connection already carrying someone else's response.
+      this.res.on('drain', () => {
+        if (!this.done) this.resumeUpstream?.();
+      });
     }
     return false;
   }
@@ -519,7 +538,7 @@ export class Exchange
     if (this.done) return;
     this.finish();
     this.ctx.stats.upstreamResponses++;
-    this.res.end();
+    if (!this.ended) this.res.end();
   }
 
   onError(err: Error): void {
@@ -530,6 +549,9 @@ export class Exchange
     this.upstreamFailed(code);
   }
 }
+
+/** Largest body sent together with the head as one string (see `onData`). */
+const SINGLE_WRITE_BYTES = 16 * 1024;
 
 /** Content-Length of a flat response head, -1 when absent or not a number. */
 function declaredLength(head: readonly string[]): number {

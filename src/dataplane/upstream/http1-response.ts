@@ -71,12 +71,9 @@ const LF = 0x0a;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 /** Longest chunk-size line (size plus extensions) accepted. */
 const MAX_CHUNK_LINE = 4096;
-/** A control character other than HTAB/CR/LF, or a CR or LF that is not part of a CRLF. */
-const BAD_HEAD_BYTES = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
 /** An LF after a byte other than CR: in a head not ended yet, the sign of LF-only line endings,
  * whose end (LF LF) would otherwise never be seen and the response would wait for a timeout. */
 const BARE_LF = /[^\r]\n/;
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\x00-\x08\x0a-\x1f\x7f]*)?$/;
 const DIGITS = /^\d{1,15}$/;
 
 /** RFC 9110 tchar, as a lookup table over char codes < 128. */
@@ -85,15 +82,6 @@ for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
 for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
 for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
 for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
-
-function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || TCHAR[c] === 0) return false;
-  }
-  return true;
-}
 
 /** Strips leading/trailing SP and HTAB (OWS). */
 function trimOws(s: string): string {
@@ -284,13 +272,17 @@ export class ResponseParser {
     this.#headParts.push(part);
   }
 
+  /**
+   * One pass over the head's characters: the status line, then each field line checked (token
+   * name, colon, value without control characters other than HTAB, lines ended by CRLF) and cut
+   * out with `slice`, which shares the head string's storage.
+   */
   #onHead(head: string): void {
-    if (BAD_HEAD_BYTES.test(head)) throw protocol('forbidden byte in response head');
-    const lines = head.split('\r\n');
-    const m = STATUS_LINE.exec(lines[0]);
-    if (m === null) throw protocol('malformed status line');
-    const http10 = m[1] === '0';
-    const status = Number(m[2]);
+    const n = head.length;
+    let eol = head.indexOf('\r\n');
+    if (eol === -1) eol = n;
+    const status = statusOf(head, eol);
+    const http10 = head.charCodeAt(7) === 0x30;
     const headers: string[] = [];
     let contentLength = -1;
     let chunked = false;
@@ -298,38 +290,63 @@ export class ResponseParser {
     let close = false;
     let keepAliveToken = false;
     let hint = -1;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i];
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw protocol(colon === 0 ? 'empty header name' : 'header line without a colon');
-      const name = line.slice(0, colon);
-      if (!isToken(name)) throw protocol('invalid header name');
-      const value = trimOws(line.slice(colon + 1));
+    let pos = eol + 2;
+    while (pos < n) {
+      let i = pos;
+      let c = head.charCodeAt(i);
+      while (c < 128 && TCHAR[c] === 1) c = head.charCodeAt(++i);
+      if (c !== 0x3a) {
+        throw protocol(
+          i === pos
+            ? c === 0x20 || c === 0x09
+              ? 'obsolete line folding'
+              : 'empty or invalid header name'
+            : 'invalid header name',
+        );
+      }
+      if (i === pos) throw protocol('empty header name');
+      const name = head.slice(pos, i);
+      i++;
+      while (i < n && ((c = head.charCodeAt(i)) === 0x20 || c === 0x09)) i++;
+      const valueStart = i;
+      let valueEnd = i;
+      while (i < n) {
+        c = head.charCodeAt(i);
+        if (c === 0x0d) break;
+        if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw protocol('forbidden byte in response head');
+        i++;
+        if (c !== 0x20 && c !== 0x09) valueEnd = i;
+      }
+      if (i < n) {
+        if (head.charCodeAt(i + 1) !== 0x0a) throw protocol('forbidden byte in response head');
+        pos = i + 2;
+        if (pos >= n) throw protocol('forbidden byte in response head');
+      } else {
+        pos = n;
+      }
+      const value = head.slice(valueStart, valueEnd);
       headers.push(name, value);
       const len = name.length;
       if (len !== 14 && len !== 17 && len !== 10) continue;
       const lower = name.toLowerCase();
       if (lower === 'content-length') {
-        const parts = value.split(',');
-        for (let p = 0; p < parts.length; p++) {
-          const v = trimOws(parts[p]);
-          if (!DIGITS.test(v)) throw protocol('invalid Content-Length');
-          const n = Number(v);
-          if (contentLength !== -1 && contentLength !== n)
-            throw protocol('conflicting Content-Length values');
-          contentLength = n;
-        }
+        contentLength = lengthOf(value, contentLength);
       } else if (lower === 'transfer-encoding') {
         if (sawTe) throw protocol('repeated Transfer-Encoding');
         sawTe = true;
         if (value.toLowerCase() !== 'chunked') throw protocol('unsupported Transfer-Encoding');
         chunked = true;
       } else if (lower === 'connection') {
-        const tokens = value.toLowerCase().split(',');
-        for (let t = 0; t < tokens.length; t++) {
-          const tok = trimOws(tokens[t]);
-          if (tok === 'close') close = true;
-          else if (tok === 'keep-alive') keepAliveToken = true;
+        const v = value.toLowerCase();
+        if (v === 'keep-alive') keepAliveToken = true;
+        else if (v === 'close') close = true;
+        else {
+          const tokens = v.split(',');
+          for (let t = 0; t < tokens.length; t++) {
+            const tok = trimOws(tokens[t]);
+            if (tok === 'close') close = true;
+            else if (tok === 'keep-alive') keepAliveToken = true;
+          }
         }
       } else if (lower === 'keep-alive') {
         const t = /(?:^|[,;\s])timeout\s*=\s*"?(\d{1,9})/i.exec(value);
@@ -449,6 +466,53 @@ export class ResponseParser {
     }
     return off;
   }
+}
+
+/**
+ * The status line `head[0, eol)`: `HTTP/1.0` or `HTTP/1.1`, SP, three digits (100–999), then
+ * nothing or SP and a reason without control characters other than HTAB. Returns the status;
+ * throws on anything else.
+ */
+function statusOf(head: string, eol: number): number {
+  if (eol < 12 || !head.startsWith('HTTP/1.') || head.charCodeAt(8) !== 0x20) {
+    throw protocol('malformed status line');
+  }
+  const minor = head.charCodeAt(7);
+  const d0 = head.charCodeAt(9) - 0x30;
+  const d1 = head.charCodeAt(10) - 0x30;
+  const d2 = head.charCodeAt(11) - 0x30;
+  if (
+    (minor !== 0x30 && minor !== 0x31) ||
+    d0 < 1 ||
+    d0 > 9 ||
+    d1 < 0 ||
+    d1 > 9 ||
+    d2 < 0 ||
+    d2 > 9 ||
+    (eol > 12 && head.charCodeAt(12) !== 0x20)
+  ) {
+    throw protocol('malformed status line');
+  }
+  for (let i = 13; i < eol; i++) {
+    const c = head.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw protocol('malformed status line');
+  }
+  return d0 * 100 + d1 * 10 + d2;
+}
+
+/** A Content-Length value (digits; a comma list whose members agree), checked against `prev`
+ * (an earlier field's value, or -1). */
+function lengthOf(value: string, prev: number): number {
+  let out = prev;
+  const parts = DIGITS.test(value) ? [value] : value.split(',');
+  for (let p = 0; p < parts.length; p++) {
+    const v = trimOws(parts[p]);
+    if (!DIGITS.test(v)) throw protocol('invalid Content-Length');
+    const len = Number(v);
+    if (out !== -1 && out !== len) throw protocol('conflicting Content-Length values');
+    out = len;
+  }
+  return out;
 }
 
 function protocol(message: string): UpstreamProtocolError {
