@@ -307,7 +307,8 @@ export class ResponseParser {
       if (i === pos) throw protocol('empty header name');
       const name = head.slice(pos, i);
       i++;
-      while (i < n && ((c = head.charCodeAt(i)) === 0x20 || c === 0x09)) i++;
+      c = head.charCodeAt(i);
+      while (c === 0x20 || c === 0x09) c = head.charCodeAt(++i);
       const valueStart = i;
       let valueEnd = i;
       while (i < n) {
