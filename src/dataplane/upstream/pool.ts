@@ -77,6 +77,8 @@ function isIp(host: string): boolean {
 
 /** Margin taken off an upstream's `Keep-Alive: timeout` hint, so Legate retires first. */
 const HINT_MARGIN_MS = 1000;
+/** Idle time before the first TCP keep-alive probe on an upstream connection. */
+const TCP_KEEPALIVE_MS = 60_000;
 /** How often idle connections are checked against their deadlines. */
 const SWEEP_MS = 1000;
 
@@ -194,6 +196,8 @@ export class EndpointPool implements ConnectionOwner {
         })
       : netConnect({ host: this.#host, port: this.#port });
     socket.setNoDelay(true);
+    // TCP keep-alive probes find a peer that vanished while a long response was quiet.
+    socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
     this.#connecting.add(socket);
     let settled = false;
     const timer = setTimeout(() => {
