@@ -203,7 +203,7 @@ test('hop-by-hop headers are stripped both ways; upstream framing is regenerated
     assert.equal(seen.headers[h], undefined, h);
   }
   assert.equal(seen.headers['x-end'], '1');
-  // The body was re-framed by undici: chunked, or a length when the whole body was already read.
+  // The body was re-framed by the upstream connection: chunked (the client sent no length).
   const te = seen.headers['transfer-encoding'];
   const cl = seen.headers['content-length'];
   assert.ok((te === 'chunked') !== (cl === '5'), `framing te=${te} cl=${cl}`);

@@ -250,8 +250,9 @@ test('Content-Length mismatch, body longer: the client gets exactly Content-Leng
   const { url } = await planeFor(t, up.port);
   const first = await fetchReply(`${url}/`);
   assert.deepEqual({ status: first.status, text: first.text }, { status: 200, text: 'four' });
-  // The smuggled "response" must not answer the next request: undici drops the connection that
-  // carried unexpected bytes, so the next request gets a fresh one and the healthy answer.
+  // The smuggled "response" must not answer the next request: the pool retires the connection that
+  // carried bytes after a complete response, so the next request gets a fresh one and the healthy
+  // answer.
   await new Promise((r) => setTimeout(r, 20));
   await assertRecovers(`${url}/`, up);
 });
@@ -338,8 +339,7 @@ test('upstream never answers: 504 UT at timeout_ms, and the upstream connection 
   assert.ok(took >= 145 && took < 1500, `took ${took} ms`);
   assert.equal(plane.stats.localReplyCount('GW_ERR_UPSTREAM_TIMEOUT'), 1);
   // The abandoned request's connection is aborted, not left for a late answer to land on, and the
-  // request is not replayed. (undici then opens one fresh idle connection to skip the aborted
-  // request in its queue; that one is reused below and closes on the idle timeout.)
+  // request is not replayed.
   assert.equal(stuck.length, 1);
   for (let i = 0; i < 100 && !stuck[0].destroyed; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(stuck[0].destroyed, true);

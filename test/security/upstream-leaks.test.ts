@@ -272,7 +272,7 @@ test(`${TOTAL} failing requests through a gateway process: every one answered as
 
   /** Waits for the process to settle: client and upstream connections gone, then a full GC. */
   async function settle(): Promise<{ fds: number; rss: number }> {
-    // undici's keep-alive timer is coarse (about a second): allow for it.
+    // The pool's idle sweep runs once a second: allow for it.
     await sleep(CLUSTER_IDLE_MS + 2000);
     child.kill('SIGUSR2');
     await sleep(300);
