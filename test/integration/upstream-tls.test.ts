@@ -16,7 +16,7 @@ import { cluster, get, irRoute, snapshotOf, startPlane } from './dataplane-harne
 const TLS_DIR = new URL('./tls/', import.meta.url);
 
 interface Seen {
-  servername: string | false | undefined;
+  servername: string | false | null | undefined;
   alpn: string | false | null;
   sockets: Set<TLSSocket>;
   requests: number;
