@@ -212,17 +212,17 @@ export class EndpointPool implements ConnectionOwner {
       handler.onError(err);
       this.#maybeClosed();
     };
+    const onEarlyClose = (): void =>
+      onFail(new UpstreamSocketError('upstream connection closed while connecting', 'UPSTREAM_CLOSED'));
     socket.once('error', onFail);
-    socket.once('close', () =>
-      onFail(new UpstreamSocketError('upstream connection closed while connecting', 'UPSTREAM_CLOSED')),
-    );
+    socket.once('close', onEarlyClose);
     socket.once(this.#tls ? 'secureConnect' : 'connect', () => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       this.#connecting.delete(socket);
       socket.removeListener('error', onFail);
-      socket.removeAllListeners('close');
+      socket.removeListener('close', onEarlyClose);
       const conn = new UpstreamConnection(socket, this, this.maxHeaderBytes);
       this.#all.add(conn);
       this.#running++;
