@@ -99,3 +99,33 @@ test('https cluster pointed at a plain-HTTP port: the TLS handshake fails, 503 U
   const good = await get(url, '/good/');
   assert.equal(good.status, 200, good.text);
 });
+
+test('https upstream: a new connection resumes the previous TLS session', async (t) => {
+  const reused: boolean[] = [];
+  const server = createServer(
+    {
+      key: readFileSync(new URL('localhost.key', TLS_DIR)),
+      cert: readFileSync(new URL('localhost.crt', TLS_DIR)),
+    },
+    (req, res) => {
+      reused.push((req.socket as TLSSocket).isSessionReused());
+      // Each answer closes its connection, so every request needs a new handshake.
+      res.writeHead(200, { connection: 'close', 'content-type': 'text/plain' });
+      res.end('ok');
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const port = (server.address() as AddressInfo).port;
+  const routes = [irRoute(0, { targets: [{ cluster: 'tls' }] })];
+  const clusters = [cluster('tls', [port], { scheme: 'https', authority: `localhost:${port}` })];
+  const { url } = await startPlane(t, snapshotOf(routes, clusters));
+  for (let i = 0; i < 3; i++) {
+    const res = await get(url, '/');
+    assert.equal(res.status, 200, res.text);
+  }
+  assert.deepEqual(reused, [false, true, true]);
+});

@@ -15,6 +15,9 @@
  * `max_connection_lifetime_ms`, or when the upstream closes it; one shared unref'd sweeper does the
  * retiring for every pool, and a pop from the stack skips any connection already past its deadline.
  *
+ * TLS (`https://` services): ALPN `http/1.1`, SNI when the cluster's host is a name, the latest
+ * session offered for resumption on the next connection.
+ *
  * Timeouts: `connect_timeout_ms` is the pool's; request, idle and response-head timeouts are the
  * exchange's (timeouts.ts) and reach the connection through the handler's `abort`.
  *
@@ -122,6 +125,7 @@ export class EndpointPool implements ConnectionOwner {
   readonly #connecting = new Set<Socket>();
   #running = 0;
   #closing = false;
+  #tlsSession: Buffer | null = null;
   #closeWaiters: (() => void)[] = [];
 
   constructor(opts: {
@@ -193,9 +197,12 @@ export class EndpointPool implements ConnectionOwner {
           rejectUnauthorized: false,
           ALPNProtocols: ['http/1.1'],
           ...(this.#servername !== null ? { servername: this.#servername } : {}),
+          ...(this.#tlsSession !== null ? { session: this.#tlsSession } : {}),
         })
       : netConnect({ host: this.#host, port: this.#port });
     socket.setNoDelay(true);
+    // The latest TLS session resumes the next handshake to this endpoint (abbreviated handshake).
+    if (this.#tls) socket.on('session', (session: Buffer) => (this.#tlsSession = session));
     // TCP keep-alive probes find a peer that vanished while a long response was quiet.
     socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
     this.#connecting.add(socket);
