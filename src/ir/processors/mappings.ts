@@ -31,8 +31,8 @@
  * - Text the data plane writes verbatim into a head (the rewrite and redirect path in use,
  *   `host_rewrite`, the Mapping's own header adds and removes) is checked by `wire.ts` here, once;
  *   a finding rejects the Mapping (`InvalidField`, the field named in the message). The rules are
- *   stricter than Envoy's route validation because Legate's upstream client checks nothing per
- *   request.
+ *   stricter than Envoy's route validation because Legate's upstream client checks only the
+ *   request target per request, not header names or values.
  * - A hostname with a `:port` suffix cannot be matched against the port-less host the route table
  *   sees; it becomes a `regex` host match over the authority as sent (port included), lower-case,
  *   which is what Emissary's `:authority` header match does.
