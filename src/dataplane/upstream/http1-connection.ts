@@ -133,10 +133,6 @@ export class UpstreamConnection implements ResponseSink {
     socket.on('drain', () => this.#onDrain());
   }
 
-  get busy(): boolean {
-    return this.#handler !== null;
-  }
-
   /** The last response's `Keep-Alive: timeout` in ms, or -1. */
   get keepAliveHintMs(): number {
     return this.#parser.keepAliveHintMs;
