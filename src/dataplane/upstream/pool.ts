@@ -44,9 +44,6 @@ export type { UpstreamHandler, UpstreamRequest } from './http1-connection.js';
  * default avoids reusing connections that middleboxes and upstream servers have long dropped. */
 export const DEFAULT_UPSTREAM_IDLE_MS = 60_000;
 
-/** Idle backstop for requests whose route disables both of its timeouts. */
-export const DEFAULT_BACKSTOP_MS = 300_000;
-
 export function endpointKey(e: IrEndpoint): string {
   return e.address.indexOf(':') === -1 ? `${e.address}:${e.port}` : `[${e.address}]:${e.port}`;
 }

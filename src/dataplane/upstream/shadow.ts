@@ -19,8 +19,7 @@ import type { CompiledShadow, Snapshot } from '../../snapshot/types.js';
 import type { DataPlaneStats } from '../stats.js';
 import type { ClusterRegistry, ClusterState } from './clusters.js';
 import type { UpstreamHandler } from './http1-connection.js';
-import { DEFAULT_BACKSTOP_MS } from './pool.js';
-import type { CoarseTimer, TimedEntry } from './timeouts.js';
+import { type CoarseTimer, DEFAULT_BACKSTOP_MS, type TimedEntry } from './timeouts.js';
 
 /** What the shadow needs from the primary exchange. */
 export interface ShadowSource {

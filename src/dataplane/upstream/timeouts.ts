@@ -18,6 +18,10 @@
  * The interval runs only while entries are armed and is unref'd, so it never keeps a process alive.
  */
 
+/** Idle limit for an exchange whose route disables both of its timeouts, and the time limit of a
+ * shadow without `timeout_ms`: nothing waits forever on a silent upstream. */
+export const DEFAULT_BACKSTOP_MS = 300_000;
+
 export const TimeoutKind = {
   /** `timeout_ms` elapsed: reply 504 if no response head was sent, else abort the stream. */
   Request: 1,
