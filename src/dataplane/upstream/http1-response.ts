@@ -69,6 +69,7 @@ type State = (typeof State)[keyof typeof State];
 const CR = 0x0d;
 const LF = 0x0a;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+const NO_BYTES = Buffer.alloc(0);
 /** Longest chunk-size line (size plus extensions) accepted. */
 const MAX_CHUNK_LINE = 4096;
 /** An LF after a byte other than CR: in a head not ended yet, the sign of LF-only line endings,
@@ -107,6 +108,8 @@ export class ResponseParser {
   /** Head bytes received so far when the head spans reads. */
   #headParts: Buffer[];
   #headLength: number;
+  /** The last (up to) three bytes of `#headParts`. */
+  #tail: Buffer;
   #remaining: number;
   #chunkLine: number;
   #trailerBytes: number;
@@ -127,6 +130,7 @@ export class ResponseParser {
     this.#noBody = false;
     this.#headParts = [];
     this.#headLength = 0;
+    this.#tail = NO_BYTES;
     this.#remaining = 0;
     this.#chunkLine = 0;
     this.#trailerBytes = 0;
@@ -144,6 +148,7 @@ export class ResponseParser {
     this.#noBody = noBody;
     this.#headParts = [];
     this.#headLength = 0;
+    this.#tail = NO_BYTES;
     this.#started = false;
     this.keepAlive = false;
     this.keepAliveHintMs = -1;
@@ -243,24 +248,28 @@ export class ResponseParser {
       head = buf.toString('latin1', off, end);
       rest = end + 4;
     } else {
-      // The terminator may straddle this part and up to three earlier bytes, which may lie in
-      // more than one earlier part (reads of a byte or two).
-      const joined = Buffer.concat([...this.#headParts, buf.subarray(off)]);
-      const from = Math.max(0, this.#headLength - 3);
-      const end = joined.indexOf(HEAD_END, from);
-      if (end === -1) {
+      // The terminator may straddle the new bytes and up to three earlier ones (which may lie in
+      // more than one earlier part): search those three and the new bytes only, so a head that
+      // trickles in is not copied again on every read; the whole head is joined once, at its end.
+      const fresh = buf.subarray(off);
+      const tail = this.#tail;
+      const window = Buffer.concat([tail, fresh]);
+      const at = window.indexOf(HEAD_END);
+      if (at === -1) {
         // The new bytes and the one before them (checked already, but it may be this LF's CR).
-        if (BARE_LF.test(joined.toString('latin1', this.#headLength - 1))) {
+        if (BARE_LF.test(window.toString('latin1', tail.length - 1))) {
           throw protocol('bare LF in response head');
         }
-        this.#keepHeadPart(buf.subarray(off));
+        this.#keepHeadPart(fresh);
         return buf.length;
       }
+      const end = this.#headLength - tail.length + at;
       if (end > this.#maxHeadBytes) throw headTooLarge();
-      head = joined.toString('latin1', 0, end);
+      head = Buffer.concat([...this.#headParts, fresh]).toString('latin1', 0, end);
       rest = off + (end + 4 - this.#headLength);
       this.#headParts = [];
       this.#headLength = 0;
+      this.#tail = NO_BYTES;
     }
     this.#onHead(head);
     return rest;
@@ -270,6 +279,8 @@ export class ResponseParser {
     this.#headLength += part.length;
     if (this.#headLength > this.#maxHeadBytes + 3) throw headTooLarge();
     this.#headParts.push(part);
+    this.#tail =
+      part.length >= 3 ? part.subarray(part.length - 3) : Buffer.concat([this.#tail, part]).subarray(-3);
   }
 
   /**
@@ -505,7 +516,7 @@ function statusOf(head: string, eol: number): number {
  * (an earlier field's value, or -1). */
 function lengthOf(value: string, prev: number): number {
   let out = prev;
-  const parts = DIGITS.test(value) ? [value] : value.split(',');
+  const parts = value.indexOf(',') === -1 ? [value] : value.split(',');
   for (let p = 0; p < parts.length; p++) {
     const v = trimOws(parts[p]);
     if (!DIGITS.test(v)) throw protocol('invalid Content-Length');
