@@ -132,8 +132,6 @@ export class Exchange
   drainHooked: boolean;
   /** Some of the response body went to the client (the head went with it). */
   bodyWritten: boolean;
-  /** The whole response went out in `onData` (see there); `onComplete` only finishes. */
-  ended: boolean;
   /** Response body bytes still allowed by `max_response_body_bytes`; -1 when unlimited. */
   responseBytesLeft: number;
   bytesReadMark: number;
@@ -171,7 +169,6 @@ export class Exchange
     this.done = false;
     this.drainHooked = false;
     this.bodyWritten = false;
-    this.ended = false;
     this.responseBytesLeft = -1;
     this.bytesReadMark = 0;
   }
@@ -509,7 +506,6 @@ export class Exchange
       // The whole body in one slice: head and body leave in one write. node:http joins a string
       // body onto the head it has not sent yet; a Buffer would go out as a second buffer of a
       // writev, which costs more per response than copying a small body into a string.
-      this.ended = true;
       this.res.end(chunk.toString('latin1'), 'latin1');
       return true;
     }
@@ -537,7 +533,8 @@ export class Exchange
     if (this.done) return;
     this.finish();
     this.ctx.stats.upstreamResponses++;
-    if (!this.ended) this.res.end();
+    // The whole response may have gone out in `onData` already (see there).
+    if (!this.res.writableEnded) this.res.end();
   }
 
   onError(err: Error): void {
