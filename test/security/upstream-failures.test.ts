@@ -14,6 +14,7 @@ import { type AddressInfo, createServer, type Server, type Socket } from 'node:n
 import { type TestContext, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { cluster, irRoute, snapshotOf, startPlane } from '../integration/dataplane-harness.js';
+import { onRequestHeads } from './wire.js';
 
 /** What a raw upstream does with each request head it reads. */
 type Behaviour = (sock: Socket, head: string) => void;
@@ -52,15 +53,9 @@ async function rawUpstream(t: TestContext, behaviour: Behaviour = healthy, port 
         open.add(sock);
         sock.on('close', () => open.delete(sock));
         sock.on('error', () => {});
-        let buf = '';
-        sock.on('data', (d: Buffer) => {
-          buf += d.toString('latin1');
-          for (let end = buf.indexOf('\r\n\r\n'); end !== -1; end = buf.indexOf('\r\n\r\n')) {
-            const head = buf.slice(0, end);
-            buf = buf.slice(end + 4);
-            up.heads++;
-            up.behaviour(sock, head);
-          }
+        onRequestHeads(sock, (head) => {
+          up.heads++;
+          up.behaviour(sock, head);
         });
       });
       await new Promise<void>((resolve, reject) => {

@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Pool, request } from 'undici';
+import { onRequestHeads } from './wire.js';
 
 const TOTAL = Number(process.env.LEGATE_LEAK_REQUESTS ?? 100_000);
 const WARMUP = 4000;
@@ -73,15 +74,9 @@ async function rawUpstream(onHead: (sock: Socket, path: string) => void): Promis
   const server = createServer((sock) => {
     sock.on('error', () => {});
     sock.setTimeout(UPSTREAM_IDLE_MS, () => sock.destroy());
-    let buf = '';
-    sock.on('data', (d: Buffer) => {
-      buf += d.toString('latin1');
-      for (let end = buf.indexOf('\r\n\r\n'); end !== -1; end = buf.indexOf('\r\n\r\n')) {
-        const head = buf.slice(0, end);
-        buf = buf.slice(end + 4);
-        const sp = head.indexOf(' ');
-        onHead(sock, head.slice(sp + 1, head.indexOf(' ', sp + 1)));
-      }
+    onRequestHeads(sock, (head) => {
+      const sp = head.indexOf(' ');
+      onHead(sock, head.slice(sp + 1, head.indexOf(' ', sp + 1)));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

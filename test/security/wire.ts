@@ -179,6 +179,22 @@ function takeRequest(buf: string): { req: RecordedRequest; used: number } | null
 }
 
 /**
+ * Calls `onHead` with each request head read off `sock`, the blank line removed. For upstreams
+ * that only receive bodyless requests (every byte after a head starts the next request).
+ */
+export function onRequestHeads(sock: net.Socket, onHead: (head: string) => void): void {
+  let buf = '';
+  sock.on('data', (d: Buffer) => {
+    buf += d.toString('latin1');
+    for (let end = buf.indexOf('\r\n\r\n'); end !== -1; end = buf.indexOf('\r\n\r\n')) {
+      const head = buf.slice(0, end);
+      buf = buf.slice(end + 4);
+      onHead(head);
+    }
+  });
+}
+
+/**
  * An HTTP/1.1 upstream over raw `net` that records each request and answers 200 with a JSON echo
  * of method and target (keep-alive). A request it cannot parse closes that connection and is kept
  * in `malformed`; one cut short by the connection closing is kept in `truncated`.
