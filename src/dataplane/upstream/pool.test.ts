@@ -14,6 +14,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { cluster } from '../../../test/integration/dataplane-harness.js';
 import type { IrCluster } from '../../ir/types.js';
 import { EndpointPool, type UpstreamHandler, type UpstreamRequest } from './pool.js';
 
@@ -156,24 +157,8 @@ function ok(body: string, extra = ''): string {
 
 // --- the pool under test ----------------------------------------------------------------------
 
-/** Same shape as the data-plane harness's `cluster()`. */
-function cluster(port: number, over: Partial<IrCluster> = {}): IrCluster {
-  return {
-    id: 'up',
-    service: 'up:80',
-    scheme: 'http',
-    resolution: 'static',
-    endpoints: [{ address: '127.0.0.1', port }],
-    connectTimeoutMs: 1000,
-    idleTimeoutMs: 0,
-    maxConnectionLifetimeMs: 0,
-    authority: 'up.internal',
-    ...over,
-  };
-}
-
 function poolFor(t: TestContext, port: number, over: Partial<IrCluster> = {}): EndpointPool {
-  const c = cluster(port, over);
+  const c = cluster('up', [port], over);
   const pool = new EndpointPool({ cluster: c, endpoint: c.endpoints[0] });
   t.after(() => pool.destroy());
   return pool;
