@@ -20,10 +20,16 @@ interface Seen {
   alpn: string | false | null;
   sockets: Set<TLSSocket>;
   requests: number;
+  /** Per request: whether its connection resumed an earlier TLS session. */
+  reused: boolean[];
 }
 
-async function startTlsOrigin(t: import('node:test').TestContext): Promise<{ port: number; seen: Seen }> {
-  const seen: Seen = { servername: undefined, alpn: null, sockets: new Set(), requests: 0 };
+/** `closeEach`: every answer closes its connection, so each request needs a new handshake. */
+async function startTlsOrigin(
+  t: import('node:test').TestContext,
+  opts: { readonly closeEach?: boolean } = {},
+): Promise<{ port: number; seen: Seen }> {
+  const seen: Seen = { servername: undefined, alpn: null, sockets: new Set(), requests: 0, reused: [] };
   const server = createServer(
     {
       key: readFileSync(new URL('localhost.key', TLS_DIR)),
@@ -36,7 +42,11 @@ async function startTlsOrigin(t: import('node:test').TestContext): Promise<{ por
       seen.servername = socket.servername;
       seen.alpn = socket.alpnProtocol;
       seen.sockets.add(socket);
-      res.writeHead(200, { 'content-type': 'text/plain' });
+      seen.reused.push(socket.isSessionReused());
+      res.writeHead(200, {
+        'content-type': 'text/plain',
+        ...(opts.closeEach ? { connection: 'close' } : {}),
+      });
       res.end(`tls ${req.headers.host} ${req.url}`);
     },
   );
@@ -101,25 +111,7 @@ test('https cluster pointed at a plain-HTTP port: the TLS handshake fails, 503 U
 });
 
 test('https upstream: a new connection resumes the previous TLS session', async (t) => {
-  const reused: boolean[] = [];
-  const server = createServer(
-    {
-      key: readFileSync(new URL('localhost.key', TLS_DIR)),
-      cert: readFileSync(new URL('localhost.crt', TLS_DIR)),
-    },
-    (req, res) => {
-      reused.push((req.socket as TLSSocket).isSessionReused());
-      // Each answer closes its connection, so every request needs a new handshake.
-      res.writeHead(200, { connection: 'close', 'content-type': 'text/plain' });
-      res.end('ok');
-    },
-  );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { port, seen } = await startTlsOrigin(t, { closeEach: true });
   const routes = [irRoute(0, { targets: [{ cluster: 'tls' }] })];
   const clusters = [cluster('tls', [port], { scheme: 'https', authority: `localhost:${port}` })];
   const { url } = await startPlane(t, snapshotOf(routes, clusters));
@@ -127,5 +119,5 @@ test('https upstream: a new connection resumes the previous TLS session', async 
     const res = await get(url, '/');
     assert.equal(res.status, 200, res.text);
   }
-  assert.deepEqual(reused, [false, true, true]);
+  assert.deepEqual(seen.reused, [false, true, true]);
 });
