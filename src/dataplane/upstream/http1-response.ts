@@ -28,6 +28,8 @@
  * a known length. `Keep-Alive: timeout=N` is reported so the pool retires the connection first.
  */
 
+import { TCHAR } from '../../util/http-token.js';
+
 /** An upstream response that does not parse; `code` says which rule it broke. */
 export class UpstreamProtocolError extends Error {
   readonly code: 'UPSTREAM_PROTOCOL' | 'UPSTREAM_HEAD_TOO_LARGE';
@@ -76,13 +78,6 @@ const MAX_CHUNK_LINE = 4096;
  * whose end (LF LF) would otherwise never be seen and the response would wait for a timeout. */
 const BARE_LF = /[^\r]\n/;
 const DIGITS = /^\d{1,15}$/;
-
-/** RFC 9110 tchar, as a lookup table over char codes < 128. */
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
-for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
 
 /** Strips leading/trailing SP and HTAB (OWS). */
 function trimOws(s: string): string {

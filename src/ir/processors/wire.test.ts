@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { isToken } from '../../util/http-token.js';
 import {
   addedNameError,
   fieldPath,
@@ -8,7 +9,6 @@ import {
   headerRemoveErrors,
   headerValueError,
   hostRewriteError,
-  isToken,
   quote,
   targetTextError,
 } from './wire.js';

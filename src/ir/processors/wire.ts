@@ -23,12 +23,7 @@
  * finding never puts a raw CR or NUL into `legate validate` output or a Kubernetes status.
  */
 
-/** RFC 9110 tchar over char codes < 128. */
-const kTchar = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~") kTchar[c.charCodeAt(0)] = 1;
-for (let c = 0x30; c <= 0x39; c++) kTchar[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) kTchar[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) kTchar[c] = 1;
+import { isToken, TCHAR } from '../../util/http-token.js';
 
 /** Names an added header may not have, in either direction: framing and hop-by-hop (RFC 9110 §7.6.1). */
 const kOwnedNames: ReadonlySet<string> = new Set([
@@ -51,16 +46,6 @@ function codePoint(c: number): string {
 
 function isControl(c: number): boolean {
   return c < 0x20 || c === 0x7f;
-}
-
-/** RFC 9110 token: one or more tchar. */
-export function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || kTchar[c] === 0) return false;
-  }
-  return true;
 }
 
 /**
@@ -94,7 +79,7 @@ export function headerNameError(name: string): string | null {
   if (name.length === 0) return 'header name is empty';
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
-    if (c < 128 && kTchar[c] === 1) continue;
+    if (c < 128 && TCHAR[c] === 1) continue;
     const shown = c > 0x20 && c < 0x7f ? `"${name[i]}" (${codePoint(c)})` : codePoint(c);
     return `header name contains ${shown} at offset ${i}, which an RFC 9110 token does not allow`;
   }
