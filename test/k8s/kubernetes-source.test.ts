@@ -190,6 +190,7 @@ test('Mapping CRD: create → routed with status Running, edit → changed, inva
   // Status writes settle: no write loop (this CRD prunes observedGeneration, like Emissary's).
   const writer = gw.gateway.kubernetes!.writer!;
   await sleep(500);
+  await writer.flush();
   const writes = writer.stats.writes;
   await sleep(1000);
   assert.equal(writer.stats.writes, writes, 'status writes stop once statuses are written');
@@ -389,6 +390,8 @@ test('status: only the Lease holder writes; the other replica takes over when it
     async () => ((await readMapping('ha1'))['status'] as { state?: string })?.state === 'Running',
   );
   await sleep(300);
+  // The API server applies a PATCH before its reply reaches the writer: wait for the pass to end.
+  await a.gateway.kubernetes!.writer!.flush();
   assert.equal(b.gateway.kubernetes!.leader!.isLeader, false);
   assert.equal(b.gateway.kubernetes!.writer!.stats.writes, 0, 'the non-leader never writes');
   assert.ok(a.gateway.kubernetes!.writer!.stats.writes > 0);
@@ -406,7 +409,8 @@ test('status: only the Lease holder writes; the other replica takes over when it
     'ha2 status written by b',
     async () => ((await readMapping('ha2'))['status'] as { state?: string })?.state === 'Running',
   );
-  assert.ok(b.gateway.kubernetes!.writer!.stats.writes > 0);
+  await b.gateway.kubernetes!.writer!.flush();
+  assert.ok(b.gateway.kubernetes!.writer!.stats.writes > 0, 'b wrote ha2 status');
 });
 
 test('Ingress: served by class, create → routed with status.loadBalancer, edit → changed, delete → gone', {
